@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# mkall.sh regenerates zaio_linux_GOARCH.go and zaio_linux_GOARCH_test.go for
+# every architecture from <linux/aio_abi.h>, through cgo -godefs and each
+# architecture's C cross compiler (see gen/). It installs Debian's cross
+# compilers and kernel headers when they are missing and it runs as root, or
+# prints the apt-get command to run. `go generate ./...` runs it.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+mapfile -t pkgs < <(cd gen && go run . -packages)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q ' installed$' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+		echo "mkall.sh: installing ${missing[*]}" >&2
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	else
+		echo "mkall.sh: missing packages; run: sudo apt-get install --no-install-recommends ${missing[*]}" >&2
+		exit 1
+	fi
+fi
+
+# Start clean, so that an architecture dropped from gen/arch.go leaves no file.
+rm -f zaio_linux_*.go
+(cd gen && go run . -out ..)
