@@ -1,0 +1,263 @@
+package aio
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// MaxRequests is 65536, the default of /proc/sys/fs/aio-max-nr: how many
+// requests all the AIO contexts of the machine may have room for together.
+// It is not a limit of this package: NewIoContext leaves the decision to the
+// kernel, which fails with EAGAIN past fs.aio-max-nr, and administrators of
+// large servers raise that sysctl.
+const MaxRequests = 0x10000
+
+// ErrClosed is the error of every method called on a closed or nil
+// IoContext.
+var ErrClosed = errors.New("aio: use of closed IoContext")
+
+// setupMu keeps io_setup from running while a closed context may still have
+// callers on their way into the kernel. The kernel names a context by the
+// address of its completion ring, so a context set up at the address just
+// freed would receive those callers' requests and hand them its events.
+var setupMu sync.RWMutex
+
+// maxDeadlineSec bounds the timeouts that GetEvents keeps a deadline for,
+// far below where time.Duration overflows.
+const maxDeadlineSec = 1 << 30
+
+// closedBit marks an IoContext's state closed; the bits below it count the
+// callers inside its methods.
+const closedBit = 1 << 62
+
+// IoContext is a kernel AIO context (aio_context_t): a completion ring that
+// requests are submitted to and completions reaped from. Its methods may be
+// called from any number of goroutines at once, Close included.
+type IoContext struct {
+	id      uintptr      // the aio_context_t: the user address of the ring
+	state   atomic.Int64 // closedBit | callers inside a method
+	closeMu sync.Mutex   // serializes Close
+}
+
+// NewIoContext creates an AIO context with room for at least nrEvents
+// requests in flight (io_setup(2)). The kernel rounds nrEvents up, to at
+// least 4 per possible CPU and to whole pages of ring.
+//
+// It fails with EINVAL when nrEvents is 0 or absurdly large, and with EAGAIN
+// when the contexts of the whole machine would pass /proc/sys/fs/aio-max-nr
+// (see MaxRequests); the error then says so, and still satisfies
+// errors.Is(err, unix.EAGAIN).
+//
+// A context holds kernel memory until Close; it is meant to live long, as
+// Close takes tens of milliseconds. A child process made by fork cannot use
+// its parent's contexts.
+func NewIoContext(nrEvents uint32) (*IoContext, error) {
+	var id uintptr
+	setupMu.Lock()
+	_, _, e := unix.Syscall(unix.SYS_IO_SETUP, uintptr(nrEvents), uintptr(unsafe.Pointer(&id)), 0)
+	setupMu.Unlock()
+	switch e {
+	case 0:
+		return &IoContext{id: id}, nil
+	case unix.EAGAIN:
+		max, _ := readSysctl("/proc/sys/fs/aio-max-nr")
+		return nil, fmt.Errorf("aio: io_setup(%d): %w: the AIO contexts of this machine would "+
+			"pass fs.aio-max-nr (%s); raise it with sysctl -w fs.aio-max-nr=N", nrEvents, e, max)
+	}
+	return nil, e
+}
+
+// readSysctl returns the value of a /proc/sys file, trimmed.
+func readSysctl(path string) (string, error) {
+	b := make([]byte, 64)
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return "?", err
+	}
+	defer unix.Close(fd)
+	n, err := unix.Read(fd, b)
+	if err != nil || n <= 0 {
+		return "?", err
+	}
+	for n > 0 && (b[n-1] == '\n' || b[n-1] == ' ') {
+		n--
+	}
+	return string(b[:n]), nil
+}
+
+// enter counts a caller in, or reports that the context is closed.
+func (c *IoContext) enter() bool {
+	if c == nil {
+		return false
+	}
+	if c.state.Add(1)&closedBit != 0 {
+		c.state.Add(-1)
+		return false
+	}
+	return true
+}
+
+// leave counts a caller out.
+func (c *IoContext) leave() { c.state.Add(-1) }
+
+// Submit queues requests (io_submit(2)) and returns how many the kernel
+// accepted, which may be fewer than len(iocbs).
+//
+// The kernel takes the requests in order and stops at the first it cannot
+// take. When that is the first one, Submit returns 0 and the kernel's error:
+// EBADF for a bad descriptor or one not open for that direction, EINVAL for
+// an unknown opcode, IOCB_CMD_NOOP, a non-zero Reserved2 or a negative
+// Offset, EOPNOTSUPP for an unknown RWF flag, EAGAIN when the ring has no
+// room, EFAULT for a bad address. When it is a later one, Submit returns the
+// number accepted before it and a nil error: the requests from iocbs[n] on
+// were not submitted, and the caller should submit them again (after reaping,
+// if the ring was full) or look at iocbs[n] for what is wrong with it. Every
+// request accepted gets exactly one IoEvent.
+//
+// Errors of the I/O itself come back in IoEvent.Res, not from Submit. Files
+// that the kernel cannot drive asynchronously (see the package
+// documentation) do the I/O during Submit, which then may block.
+//
+// The blocks are only read during the call and may be reused afterwards; the
+// memory their Buf fields point to may not, until their completions are
+// reaped: see the package documentation. Submit does not allocate.
+func (c *IoContext) Submit(iocbs []*IoControlBlock) (int, error) {
+	if !c.enter() {
+		return 0, ErrClosed
+	}
+	defer c.leave()
+	var p unsafe.Pointer
+	if len(iocbs) > 0 {
+		p = unsafe.Pointer(&iocbs[0])
+	}
+	n, _, e := unix.Syscall(unix.SYS_IO_SUBMIT, c.id, uintptr(len(iocbs)), uintptr(p))
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
+}
+
+// Cancel asks the kernel to cancel a request still in flight (io_cancel(2)).
+// iocb must be the address that was submitted.
+//
+// Only IOCB_CMD_POLL requests and I/O on USB gadget files can be cancelled.
+// For everything else, and for a request that has already completed, the
+// kernel says EINVAL: regular file and block device I/O runs to its end.
+// When Cancel returns nil the request is being cancelled, and its completion
+// still arrives through GetEvents like any other (the kernel answers
+// EINPROGRESS, which Cancel reports as nil). Current kernels deliver every
+// completion through the ring and never write result, which the system call
+// keeps for compatibility; Cancel passes it on.
+func (c *IoContext) Cancel(iocb *IoControlBlock, result *IoEvent) error {
+	if !c.enter() {
+		return ErrClosed
+	}
+	defer c.leave()
+	_, _, e := unix.Syscall(unix.SYS_IO_CANCEL, c.id, uintptr(unsafe.Pointer(iocb)), uintptr(unsafe.Pointer(result)))
+	if e != 0 && e != unix.EINPROGRESS {
+		return e
+	}
+	return nil
+}
+
+// GetEvents reaps completions (io_getevents(2)): it waits until at least
+// minNr have arrived or the timeout has passed, and stores up to len(events)
+// of them in events. It returns how many it stored, which is fewer than minNr
+// only when the timeout passed.
+//
+// A nil timeout waits for ever; a zero one takes what is there and returns at
+// once. The kernel fails with EINVAL when minNr is negative or more than
+// len(events). Signals interrupt the wait (the Go runtime sends them to its
+// threads all the time, whatever SA_RESTART says): GetEvents waits again for
+// what is left of the timeout, so the caller sees neither EINTR nor a longer
+// wait.
+//
+// A waiting GetEvents blocks its OS thread. When the context is closed
+// meanwhile, it returns ErrClosed, with no events. GetEvents does not
+// allocate.
+func (c *IoContext) GetEvents(minNr int, events []IoEvent, timeout *unix.Timespec) (int, error) {
+	if !c.enter() {
+		return 0, ErrClosed
+	}
+	defer c.leave()
+	var p unsafe.Pointer
+	if len(events) > 0 {
+		p = unsafe.Pointer(&events[0])
+	}
+	var deadline time.Time
+	if timeout != nil && (timeout.Sec > 0 || timeout.Nsec > 0) {
+		// Only a valid timeout gets a deadline: the kernel judges the rest.
+		// One of decades simply starts again after a signal.
+		if timeout.Sec >= 0 && timeout.Sec < maxDeadlineSec && timeout.Nsec >= 0 && timeout.Nsec < 1e9 {
+			deadline = time.Now().Add(time.Duration(timeout.Nano()))
+		}
+	}
+	var rest unix.Timespec
+	ts := timeout
+	for {
+		n, _, e := unix.Syscall6(unix.SYS_IO_GETEVENTS, c.id, uintptr(minNr), uintptr(len(events)),
+			uintptr(p), uintptr(unsafe.Pointer(ts)), 0)
+		switch e {
+		case 0:
+			return int(n), nil
+		case unix.EINTR:
+			// The kernel returns EINTR only when it stored no event.
+			if !deadline.IsZero() {
+				left := time.Until(deadline)
+				if left < 0 {
+					left = 0 // one last look, without waiting
+				}
+				rest = unix.NsecToTimespec(int64(left))
+				ts = &rest
+			}
+			continue
+		case unix.EINVAL:
+			if c.state.Load()&closedBit != 0 {
+				return 0, ErrClosed // Close destroyed the context under us
+			}
+		}
+		return 0, e
+	}
+}
+
+// Close destroys the context (io_destroy(2)). The kernel first waits for
+// every request still in flight to complete, so Close may take a while (tens
+// of milliseconds even for an idle context); the completions are dropped.
+// Memory handed to the kernel is no longer used once Close returns.
+//
+// Close wakes GetEvents calls waiting on other goroutines, which return
+// ErrClosed, and returns once every method running on the context has
+// returned. Afterwards every method returns ErrClosed, except Close, which
+// does nothing and returns nil: Close is idempotent.
+func (c *IoContext) Close() error {
+	if c == nil {
+		return ErrClosed
+	}
+	c.closeMu.Lock()
+	defer c.closeMu.Unlock()
+	if c.state.Load()&closedBit != 0 {
+		return nil
+	}
+	setupMu.RLock()
+	defer setupMu.RUnlock()
+	c.state.Add(closedBit)
+	_, _, e := unix.Syscall(unix.SYS_IO_DESTROY, c.id, 0, 0)
+	// The callers still inside leave soon: the kernel has woken the waiters,
+	// and any call that had not yet reached the kernel finds no context.
+	for pause := time.Microsecond; c.state.Load() != closedBit; {
+		time.Sleep(pause)
+		if pause < time.Millisecond {
+			pause *= 2
+		}
+	}
+	if e != 0 {
+		return e
+	}
+	return nil
+}

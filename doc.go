@@ -1,0 +1,68 @@
+// Package aio is Linux native asynchronous I/O for Go: io_setup, io_submit,
+// io_getevents, io_cancel and io_destroy, with the kernel's struct iocb and
+// struct io_event laid out right for every architecture.
+//
+// It is for programs that need truly asynchronous disk I/O from few threads:
+// block backends of virtual machine monitors, storage engines and databases
+// that use O_DIRECT. An IoContext is one kernel AIO context; requests are
+// IoControlBlocks handed to Submit, and their completions come back as
+// IoEvents from GetEvents:
+//
+//	ctx, err := aio.NewIoContext(128)
+//	...
+//	cb := aio.IoControlBlock{
+//		LioOpcode: aio.IOCB_CMD_PREAD,
+//		Fildes:    uint32(fd),
+//		Buf:       uint64(uintptr(unsafe.Pointer(&buf[0]))),
+//		Nbytes:    uint64(len(buf)),
+//		Offset:    0,
+//		Data:      7, // comes back in IoEvent.Data
+//	}
+//	n, err := ctx.Submit([]*aio.IoControlBlock{&cb})
+//	...
+//	events := make([]aio.IoEvent, 1)
+//	n, err = ctx.GetEvents(1, events, nil)
+//
+// # What is asynchronous
+//
+// The kernel completes a request inside io_submit unless the file can do it
+// asynchronously: in practice, regular files opened with O_DIRECT on a file
+// system that supports it (ext4, xfs, btrfs) and block devices. Buffered
+// files, pipes and /dev/zero complete, or block, during Submit. IOCB_CMD_POLL
+// is asynchronous on anything pollable.
+//
+// # Memory handed to the kernel
+//
+// Buf holds a plain address, and the kernel reads or writes the memory there
+// after Submit has returned, until the completion is reaped. Go's garbage
+// collector cannot see that use: memory it considers unreachable may be freed
+// and reused while the kernel still writes into it, and a goroutine's stack
+// moves when it grows. So a buffer given to the kernel must
+//
+//   - not live on a goroutine stack: allocate it on the heap (make, new) or
+//     outside the Go heap (unix.Mmap);
+//   - stay reachable until its completion has been reaped: keep it in a
+//     structure you hold, and touch neither it nor its length meanwhile;
+//   - for O_DIRECT, be aligned to the file's logical block size, as must the
+//     length and the offset; unix.Mmap gives page-aligned memory.
+//
+// The same holds for a unix.Iovec array and the buffers it points to. The
+// IoControlBlock itself is only read during Submit and may be reused once
+// Submit returns; IoEvent.Obj reports its address, which stays meaningful as
+// long as the caller keeps the block at that address.
+//
+// # Errors
+//
+// Errors are the kernel's syscall.Errno values, returned without allocation:
+// test them with errors.Is(err, unix.EINVAL). Errors of the I/O itself (EIO,
+// EINVAL for a misaligned O_DIRECT buffer, EAGAIN for RWF_NOWAIT) do not come
+// from Submit but in IoEvent.Res, as a negated errno.
+//
+// # Regeneration
+//
+// The zaio_linux_GOARCH.go files are written by mkall.sh from
+// <linux/aio_abi.h> through cgo -godefs, once per architecture; they are not
+// to be edited by hand.
+package aio
+
+//go:generate ./mkall.sh
