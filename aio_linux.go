@@ -91,6 +91,20 @@ func readSysctl(path string) (string, error) {
 	return string(b[:n]), nil
 }
 
+// escapeNever is never set: escape's store exists only for escape analysis.
+var (
+	escapeNever bool
+	escapeSink  unsafe.Pointer
+)
+
+// escape makes the compiler allocate on the heap whatever p points to, and
+// everything reachable from it, at no cost at run time.
+func escape(p unsafe.Pointer) {
+	if escapeNever {
+		escapeSink = p
+	}
+}
+
 // enter counts a caller in, or reports that the context is closed.
 func (c *IoContext) enter() bool {
 	if c == nil {
@@ -126,7 +140,10 @@ func (c *IoContext) leave() { c.state.Add(-1) }
 //
 // The blocks are only read during the call and may be reused afterwards; the
 // memory their Buf fields point to may not, until their completions are
-// reaped: see the package documentation. Submit does not allocate.
+// reaped: see the package documentation. The kernel identifies a request by
+// its block's address (IoEvent.Obj, Cancel), so Submit makes the compiler
+// put the blocks it is given on the heap, where they do not move, rather than
+// on a goroutine stack, which moves as it grows. Submit does not allocate.
 func (c *IoContext) Submit(iocbs []*IoControlBlock) (int, error) {
 	if !c.enter() {
 		return 0, ErrClosed
@@ -135,6 +152,7 @@ func (c *IoContext) Submit(iocbs []*IoControlBlock) (int, error) {
 	var p unsafe.Pointer
 	if len(iocbs) > 0 {
 		p = unsafe.Pointer(&iocbs[0])
+		escape(p)
 	}
 	n, _, e := unix.Syscall(unix.SYS_IO_SUBMIT, c.id, uintptr(len(iocbs)), uintptr(p))
 	if e != 0 {
@@ -179,8 +197,8 @@ func (c *IoContext) Cancel(iocb *IoControlBlock, result *IoEvent) error {
 // wait.
 //
 // A waiting GetEvents blocks its OS thread. When the context is closed
-// meanwhile, it returns ErrClosed, with no events. GetEvents does not
-// allocate.
+// meanwhile, it returns the events it had gathered, or ErrClosed if none.
+// GetEvents does not allocate.
 func (c *IoContext) GetEvents(minNr int, events []IoEvent, timeout *unix.Timespec) (int, error) {
 	if !c.enter() {
 		return 0, ErrClosed
@@ -191,10 +209,10 @@ func (c *IoContext) GetEvents(minNr int, events []IoEvent, timeout *unix.Timespe
 		p = unsafe.Pointer(&events[0])
 	}
 	var deadline time.Time
-	if timeout != nil && (timeout.Sec > 0 || timeout.Nsec > 0) {
-		// Only a valid timeout gets a deadline: the kernel judges the rest.
-		// One of decades simply starts again after a signal.
-		if timeout.Sec >= 0 && timeout.Sec < maxDeadlineSec && timeout.Nsec >= 0 && timeout.Nsec < 1e9 {
+	if timeout != nil && timeout.Sec >= 0 && timeout.Nsec >= 0 && (timeout.Sec > 0 || timeout.Nsec > 0) {
+		// A timeout of decades simply starts again after a signal; a
+		// negative one has already expired, as the kernel sees it.
+		if timeout.Sec < maxDeadlineSec {
 			deadline = time.Now().Add(time.Duration(timeout.Nano()))
 		}
 	}
