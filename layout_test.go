@@ -30,6 +30,7 @@ func TestLayoutAgainstC(t *testing.T) {
 	types := map[string]reflect.Type{
 		"IoControlBlock": reflect.TypeOf(IoControlBlock{}),
 		"IoEvent":        reflect.TypeOf(IoEvent{}),
+		"kernelTimespec": reflect.TypeOf(kernelTimespec{}),
 	}
 	if len(cLayout) != len(types) {
 		t.Fatalf("cLayout has %d structs, the test knows %d", len(cLayout), len(types))

@@ -23,6 +23,6 @@ if [ ${#missing[@]} -gt 0 ]; then
 	fi
 fi
 
-# Start clean, so that an architecture dropped from gen/arch.go leaves no file.
-rm -f zaio_linux_*.go
+# The generator writes nothing unless every architecture succeeds, and drops
+# the files of architectures it no longer knows.
 (cd gen && go run . -out ..)

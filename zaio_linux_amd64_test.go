@@ -9,6 +9,16 @@ package aio
 // bytes.
 var cLayout = []cStruct{
 	{
+		GoName: "kernelTimespec",
+		CName:  "struct __kernel_timespec",
+		Size:   16,
+		Align:  8,
+		Fields: []cField{
+			{GoName: "Sec", CName: "tv_sec", Offset: 0, Size: 8, Align: 8},
+			{GoName: "Nsec", CName: "tv_nsec", Offset: 8, Size: 8, Align: 8},
+		},
+	},
+	{
 		GoName: "IoControlBlock",
 		CName:  "struct iocb",
 		Size:   64,

@@ -62,6 +62,58 @@ const (
 	SizeofIoEvent = 32
 )
 
+const (
+	// IOPRIO_CLASS_NONE is the I/O priority class of a request that has none of
+	// its own: it gets the submitting thread's.
+	IOPRIO_CLASS_NONE = 0
+
+	// IOPRIO_CLASS_RT is the real-time I/O priority class, served before any
+	// other; setting it needs CAP_SYS_ADMIN (or CAP_SYS_NICE).
+	IOPRIO_CLASS_RT = 1
+
+	// IOPRIO_CLASS_BE is the best-effort I/O priority class, every process's
+	// default.
+	IOPRIO_CLASS_BE = 2
+
+	// IOPRIO_CLASS_IDLE is the idle I/O priority class, served only when the disk
+	// has nothing else to do.
+	IOPRIO_CLASS_IDLE = 3
+
+	// IOPRIO_CLASS_SHIFT is where the class sits in an I/O priority value:
+	// class<<IOPRIO_CLASS_SHIFT | level.
+	IOPRIO_CLASS_SHIFT = 13
+
+	// IOPRIO_CLASS_MASK masks the class of an I/O priority value, once shifted
+	// down.
+	IOPRIO_CLASS_MASK = 7
+
+	// IOPRIO_PRIO_MASK masks the level (data) of an I/O priority value.
+	IOPRIO_PRIO_MASK = 8191
+
+	// IOPRIO_NR_LEVELS is the number of levels of the RT and BE classes: 0
+	// (highest) to 7.
+	IOPRIO_NR_LEVELS = 8
+
+	// IOPRIO_NORM is the level a best-effort request gets by default.
+	IOPRIO_NORM = 4
+)
+
+const (
+	// sizeofKernelSigset is the size of the kernel's sigset_t, which io_pgetevents
+	// checks: 8 bytes, 16 on mips.
+	sizeofKernelSigset = 8
+)
+
+// kernelTimespec is struct __kernel_timespec: the 64-bit timespec that the
+// time64 system calls of 32-bit architectures take.
+type kernelTimespec struct {
+	// Sec is whole seconds.
+	Sec int64
+
+	// Nsec is nanoseconds, 0 to 999999999.
+	Nsec int64
+}
+
 // IoControlBlock is struct iocb: one asynchronous I/O request, handed to
 // IoContext.Submit.
 //

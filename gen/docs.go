@@ -33,6 +33,24 @@ var docs = map[string]string{
 	"sizeof_struct_io_event": "SizeofIoEvent is the size of struct io_event in bytes: " +
 		"32 on every architecture.",
 
+	"IOPRIO_CLASS_NONE": "IOPRIO_CLASS_NONE is the I/O priority class of a request " +
+		"that has none of its own: it gets the submitting thread's.",
+	"IOPRIO_CLASS_RT": "IOPRIO_CLASS_RT is the real-time I/O priority class, served " +
+		"before any other; setting it needs CAP_SYS_ADMIN (or CAP_SYS_NICE).",
+	"IOPRIO_CLASS_BE":    "IOPRIO_CLASS_BE is the best-effort I/O priority class, every process's default.",
+	"IOPRIO_CLASS_IDLE":  "IOPRIO_CLASS_IDLE is the idle I/O priority class, served only when the disk has nothing else to do.",
+	"IOPRIO_CLASS_SHIFT": "IOPRIO_CLASS_SHIFT is where the class sits in an I/O priority value: class<<IOPRIO_CLASS_SHIFT | level.",
+	"IOPRIO_CLASS_MASK":  "IOPRIO_CLASS_MASK masks the class of an I/O priority value, once shifted down.",
+	"IOPRIO_PRIO_MASK":   "IOPRIO_PRIO_MASK masks the level (data) of an I/O priority value.",
+	"IOPRIO_NR_LEVELS":   "IOPRIO_NR_LEVELS is the number of levels of the RT and BE classes: 0 (highest) to 7.",
+	"IOPRIO_NORM":        "IOPRIO_NORM is the level a best-effort request gets by default.",
+	"kernel_sigset_size": "sizeofKernelSigset is the size of the kernel's sigset_t, which " +
+		"io_pgetevents checks: 8 bytes, 16 on mips.",
+	"struct __kernel_timespec": "kernelTimespec is struct __kernel_timespec: the 64-bit " +
+		"timespec that the time64 system calls of 32-bit architectures take.",
+	"__kernel_timespec.tv_sec":  "Sec is whole seconds.",
+	"__kernel_timespec.tv_nsec": "Nsec is nanoseconds, 0 to 999999999.",
+
 	"struct iocb": "IoControlBlock is struct iocb: one asynchronous I/O request, " +
 		"handed to IoContext.Submit.\n\n" +
 		"The kernel copies the block during Submit and afterwards keeps only its address, " +

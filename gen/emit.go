@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"go/ast"
 	"strconv"
@@ -18,14 +19,14 @@ func newFile(header string, a arch) *jen.File {
 	return f
 }
 
-// writeTypes writes zaio_linux_GOARCH.go: the constants and structs that
+// renderTypes renders zaio_linux_GOARCH.go: the constants and structs that
 // cgo printed, with Go names and the docs table's comments.
-func writeTypes(path, header string, a arch, o *output, defs *cdefs, structs []cStruct) error {
+func renderTypes(header string, a arch, o *output, defs *cdefs, structs []cStruct) ([]byte, error) {
 	f := newFile(header, a)
 	for _, g := range o.groups {
 		var exported []constant
 		for _, c := range g {
-			if ast.IsExported(c.name) {
+			if c.name != "linuxVersionCode" { // only for the header line
 				exported = append(exported, c)
 			}
 		}
@@ -49,7 +50,7 @@ func writeTypes(path, header string, a arch, o *output, defs *cdefs, structs []c
 			}
 		})
 		if err != nil {
-			return err
+			return nil, err
 		}
 	}
 	for _, s := range structs {
@@ -73,15 +74,15 @@ func writeTypes(path, header string, a arch, o *output, defs *cdefs, structs []c
 			}
 		})
 		if err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return f.Save(path)
+	return render(f)
 }
 
-// writeLayout writes zaio_linux_GOARCH_test.go: the C compiler's layout of
+// renderLayout renders zaio_linux_GOARCH_test.go: the C compiler's layout of
 // every struct, which layout_test.go holds the Go types against.
-func writeLayout(path, header string, a arch, structs []cStruct, layouts map[string]layout) error {
+func renderLayout(header string, a arch, structs []cStruct, layouts map[string]layout) ([]byte, error) {
 	f := newFile(header, a)
 	comment(f, fmt.Sprintf("cLayout is the layout of the structs of <linux/aio_abi.h> as %s "+
 		"computed it for %s: sizes, alignments and offsets in bytes.", a.cc(), a.goarch))
@@ -111,7 +112,13 @@ func writeLayout(path, header string, a arch, structs []cStruct, layouts map[str
 			)
 		}
 	})
-	return f.Save(path)
+	return render(f)
+}
+
+func render(f *jen.File) ([]byte, error) {
+	var b bytes.Buffer
+	err := f.Render(&b)
+	return b.Bytes(), err
 }
 
 // multi lays a composite literal out one element a line.

@@ -13,7 +13,19 @@ package aio
 
 /*
 #include <linux/aio_abi.h>
+#include <linux/ioprio.h>
+#include <linux/time_types.h>
 #include <linux/version.h>
+#include <asm/signal.h>
+
+// The size of the kernel's sigset_t, which io_pgetevents insists on: _NSIG/8.
+// x86's and arm's UAPI headers keep _NSIG to the kernel; there it is 64, as in
+// asm-generic. mips, whose _NSIG is 128, exports it.
+#ifdef _NSIG
+enum { kernel_sigset_size = _NSIG / 8 };
+#else
+enum { kernel_sigset_size = 64 / 8 };
+#endif
 */
 import "C"
 
@@ -40,6 +52,26 @@ const (
 	SizeofIoControlBlock = C.sizeof_struct_iocb
 	SizeofIoEvent        = C.sizeof_struct_io_event
 )
+
+// I/O priority classes and levels for IoControlBlock.Reqprio, from
+// <linux/ioprio.h>; golang.org/x/sys/unix does not have them.
+const (
+	IOPRIO_CLASS_NONE  = C.IOPRIO_CLASS_NONE
+	IOPRIO_CLASS_RT    = C.IOPRIO_CLASS_RT
+	IOPRIO_CLASS_BE    = C.IOPRIO_CLASS_BE
+	IOPRIO_CLASS_IDLE  = C.IOPRIO_CLASS_IDLE
+	IOPRIO_CLASS_SHIFT = C.IOPRIO_CLASS_SHIFT
+	IOPRIO_CLASS_MASK  = C.IOPRIO_CLASS_MASK
+	IOPRIO_PRIO_MASK   = C.IOPRIO_PRIO_MASK
+	IOPRIO_NR_LEVELS   = C.IOPRIO_NR_LEVELS
+	IOPRIO_NORM        = C.IOPRIO_NORM
+)
+
+// For io_pgetevents: the sigset size the kernel checks, and the 64-bit
+// timespec of its time64 variant on 32-bit architectures.
+const sizeofKernelSigset = C.kernel_sigset_size
+
+type kernelTimespec C.struct___kernel_timespec
 
 type IoControlBlock C.struct_iocb
 
