@@ -40,9 +40,26 @@ const closedBit = 1 << 62
 // requests are submitted to and completions reaped from. Its methods may be
 // called from any number of goroutines at once, Close included.
 type IoContext struct {
-	id      uintptr      // the aio_context_t: the user address of the ring
-	state   atomic.Int64 // closedBit | callers inside a method
-	closeMu sync.Mutex   // serializes Close
+	id      uintptr        // the aio_context_t: the user address of the ring
+	ring    unsafe.Pointer // the same address, for reading the ring
+	state   atomic.Int64   // closedBit | callers inside a method
+	closeMu sync.Mutex     // serializes Close
+
+	// reapMu keeps user-space reaping apart from io_getevents, which moves
+	// the ring's head too: reapRing holds it exclusively (TryLock, never
+	// waiting), kernel reapers share it. ringUsers counts the goroutines
+	// reading the ring, which Close waits for before the kernel unmaps it.
+	reapMu    sync.RWMutex
+	ringUsers atomic.Int32
+
+	// inflight counts requests submitted and not yet reaped; efd is the
+	// eventfd that Submit attaches to requests once Eventfd has been called;
+	// unsignalled says that requests submitted before that may still be in
+	// flight, which Wait then polls for.
+	inflight    atomic.Int64
+	efd         atomic.Pointer[Eventfd]
+	efdMu       sync.Mutex
+	unsignalled atomic.Bool
 }
 
 // NewIoContext creates an AIO context with room for at least nrEvents
@@ -58,13 +75,16 @@ type IoContext struct {
 // Close takes tens of milliseconds. A child process made by fork cannot use
 // its parent's contexts.
 func NewIoContext(nrEvents uint32) (*IoContext, error) {
-	var id uintptr
+	// aio_context_t is an unsigned long, the size of a pointer on Linux:
+	// letting the kernel write it into a pointer gives the ring's address
+	// without converting an integer to a pointer.
+	var ring unsafe.Pointer
 	setupMu.Lock()
-	_, _, e := unix.Syscall(unix.SYS_IO_SETUP, uintptr(nrEvents), uintptr(unsafe.Pointer(&id)), 0)
+	_, _, e := unix.Syscall(unix.SYS_IO_SETUP, uintptr(nrEvents), uintptr(unsafe.Pointer(&ring)), 0)
 	setupMu.Unlock()
 	switch e {
 	case 0:
-		return &IoContext{id: id}, nil
+		return &IoContext{id: uintptr(ring), ring: ring}, nil
 	case unix.EAGAIN:
 		max, _ := readSysctl("/proc/sys/fs/aio-max-nr")
 		return nil, fmt.Errorf("aio: io_setup(%d): %w: the AIO contexts of this machine would "+
@@ -140,7 +160,9 @@ func (c *IoContext) leave() { c.state.Add(-1) }
 //
 // The blocks are only read during the call and may be reused afterwards; the
 // memory their Buf fields point to may not, until their completions are
-// reaped: see the package documentation. The kernel identifies a request by
+// reaped: see the package documentation. Once Eventfd has been called,
+// Submit marks every block that has no eventfd of its own with
+// IOCB_FLAG_RESFD and the context's eventfd. The kernel identifies a request by
 // its block's address (IoEvent.Obj, Cancel), so Submit makes the compiler
 // put the blocks it is given on the heap, where they do not move, rather than
 // on a goroutine stack, which moves as it grows. Submit does not allocate.
@@ -149,15 +171,28 @@ func (c *IoContext) Submit(iocbs []*IoControlBlock) (int, error) {
 		return 0, ErrClosed
 	}
 	defer c.leave()
-	var p unsafe.Pointer
-	if len(iocbs) > 0 {
-		p = unsafe.Pointer(&iocbs[0])
-		escape(p)
+	if len(iocbs) == 0 {
+		return 0, nil // what the kernel answers, without asking it
+	}
+	p := unsafe.Pointer(&iocbs[0])
+	escape(p)
+	// Count the requests in flight before the eventfd is looked at, so that
+	// Eventfd, which looks the other way round, sees them if they miss it.
+	c.inflight.Add(int64(len(iocbs)))
+	if efd := c.efd.Load(); efd != nil {
+		for _, cb := range iocbs {
+			if cb != nil && cb.Flags&IOCB_FLAG_RESFD == 0 {
+				cb.Flags |= IOCB_FLAG_RESFD
+				cb.Resfd = uint32(efd.fd)
+			}
+		}
 	}
 	n, _, e := unix.Syscall(unix.SYS_IO_SUBMIT, c.id, uintptr(len(iocbs)), uintptr(p))
 	if e != 0 {
+		c.inflight.Add(-int64(len(iocbs)))
 		return 0, e
 	}
+	c.inflight.Add(int64(n) - int64(len(iocbs)))
 	return int(n), nil
 }
 
@@ -184,10 +219,16 @@ func (c *IoContext) Cancel(iocb *IoControlBlock, result *IoEvent) error {
 	return nil
 }
 
-// GetEvents reaps completions (io_getevents(2)): it waits until at least
-// minNr have arrived or the timeout has passed, and stores up to len(events)
-// of them in events. It returns how many it stored, which is fewer than minNr
-// only when the timeout passed.
+// GetEvents reaps completions: it waits until at least minNr have arrived or
+// the timeout has passed, and stores up to len(events) of them in events. It
+// returns how many it stored, which is fewer than minNr only when the timeout
+// passed.
+//
+// It takes completions straight from the ring that the kernel maps into the
+// process, without a system call, whenever that is enough to return: minNr
+// completions already there, or a zero timeout. Otherwise it asks the kernel
+// (io_getevents(2)). Any number of goroutines may call it at once; each
+// completion goes to exactly one of them.
 //
 // A nil timeout waits for ever; a zero one takes what is there and returns at
 // once. The kernel fails with EINVAL when minNr is negative or more than
@@ -204,6 +245,34 @@ func (c *IoContext) GetEvents(minNr int, events []IoEvent, timeout *unix.Timespe
 		return 0, ErrClosed
 	}
 	defer c.leave()
+	return c.getEvents(minNr, events, timeout, nil)
+}
+
+// getEvents is GetEvents and PGetEvents: the ring first, then the kernel.
+func (c *IoContext) getEvents(minNr int, events []IoEvent, timeout *unix.Timespec, sigset *aioSigset) (int, error) {
+	if minNr < 0 || minNr > len(events) {
+		return 0, unix.EINVAL // the kernel's answer, without asking it
+	}
+	n, looked := c.reapRing(events)
+	poll := timeout != nil && timeout.Sec == 0 && timeout.Nsec == 0
+	if looked && (n >= minNr || poll) {
+		c.inflight.Add(-int64(n))
+		return n, nil
+	}
+	k, err := c.waitKernel(minNr-n, events[n:], timeout, sigset)
+	n += k
+	c.inflight.Add(-int64(n))
+	if n > 0 {
+		return n, nil // events reaped are never dropped for an error
+	}
+	return 0, err
+}
+
+// waitKernel reaps with io_getevents (or io_pgetevents when sigset is not
+// nil), retrying EINTR with what is left of the timeout.
+func (c *IoContext) waitKernel(minNr int, events []IoEvent, timeout *unix.Timespec, sigset *aioSigset) (int, error) {
+	c.reapMu.RLock()
+	defer c.reapMu.RUnlock()
 	var p unsafe.Pointer
 	if len(events) > 0 {
 		p = unsafe.Pointer(&events[0])
@@ -219,11 +288,18 @@ func (c *IoContext) GetEvents(minNr int, events []IoEvent, timeout *unix.Timespe
 	var rest unix.Timespec
 	ts := timeout
 	for {
-		n, _, e := unix.Syscall6(unix.SYS_IO_GETEVENTS, c.id, uintptr(minNr), uintptr(len(events)),
-			uintptr(p), uintptr(unsafe.Pointer(ts)), 0)
+		var n int
+		var e unix.Errno
+		if sigset == nil {
+			r, _, errno := unix.Syscall6(unix.SYS_IO_GETEVENTS, c.id, uintptr(minNr), uintptr(len(events)),
+				uintptr(p), uintptr(unsafe.Pointer(ts)), 0)
+			n, e = int(r), errno
+		} else {
+			n, e = pgetevents(c.id, minNr, len(events), p, ts, sigset)
+		}
 		switch e {
 		case 0:
-			return int(n), nil
+			return n, nil
 		case unix.EINTR:
 			// The kernel returns EINTR only when it stored no event.
 			if !deadline.IsZero() {
@@ -249,8 +325,8 @@ func (c *IoContext) GetEvents(minNr int, events []IoEvent, timeout *unix.Timespe
 // of milliseconds even for an idle context); the completions are dropped.
 // Memory handed to the kernel is no longer used once Close returns.
 //
-// Close wakes GetEvents calls waiting on other goroutines, which return
-// ErrClosed, and returns once every method running on the context has
+// Close wakes GetEvents and Wait calls waiting on other goroutines, which
+// return ErrClosed, closes the context's eventfd if it has one, and returns once every method running on the context has
 // returned. Afterwards every method returns ErrClosed, except Close, which
 // does nothing and returns nil: Close is idempotent.
 func (c *IoContext) Close() error {
@@ -265,6 +341,10 @@ func (c *IoContext) Close() error {
 	setupMu.RLock()
 	defer setupMu.RUnlock()
 	c.state.Add(closedBit)
+	// io_destroy unmaps the ring: first let whoever reads it finish.
+	for c.ringUsers.Load() != 0 {
+		time.Sleep(time.Microsecond)
+	}
 	_, _, e := unix.Syscall(unix.SYS_IO_DESTROY, c.id, 0, 0)
 	// The callers still inside leave soon: the kernel has woken the waiters,
 	// and any call that had not yet reached the kernel finds no context.
@@ -273,6 +353,9 @@ func (c *IoContext) Close() error {
 		if pause < time.Millisecond {
 			pause *= 2
 		}
+	}
+	if efd := c.efd.Load(); efd != nil {
+		efd.Close() // wakes goroutines parked in Wait
 	}
 	if e != 0 {
 		return e

@@ -1,0 +1,180 @@
+package aio
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Eventfd is a non-blocking eventfd(2) registered with Go's runtime poller:
+// a goroutine waiting on it is parked, not holding an OS thread. The kernel
+// adds 1 to it for each completed request marked with IOCB_FLAG_RESFD.
+type Eventfd struct {
+	f  *os.File
+	fd int
+}
+
+// NewEventfd creates an eventfd with a count of 0.
+func NewEventfd() (*Eventfd, error) {
+	fd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		return nil, err
+	}
+	// os.NewFile sees O_NONBLOCK and hands the descriptor to the poller.
+	return &Eventfd{f: os.NewFile(uintptr(fd), "eventfd"), fd: fd}, nil
+}
+
+// Fd returns the descriptor, for IoControlBlock.SetEventfd or an epoll set
+// of the caller's. It stays valid until Close.
+func (e *Eventfd) Fd() int { return e.fd }
+
+// longAgo is a read deadline that has passed: setting it wakes a reader.
+var longAgo = time.Unix(1, 0)
+
+// Wait parks the goroutine until the count is non-zero, then returns it and
+// resets it to 0. It returns ctx.Err() when ctx is done first, and an error
+// satisfying errors.Is(err, os.ErrClosed) when the eventfd is closed.
+func (e *Eventfd) Wait(ctx context.Context) (uint64, error) {
+	var buf [8]byte
+	for {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		deadline, _ := ctx.Deadline()
+		if !deadline.IsZero() && !time.Now().Before(deadline) {
+			return 0, context.DeadlineExceeded
+		}
+		if err := e.f.SetReadDeadline(deadline); err != nil {
+			return 0, err
+		}
+		stop := func() bool { return false }
+		if ctx.Done() != nil {
+			stop = context.AfterFunc(ctx, func() { e.f.SetReadDeadline(longAgo) })
+		}
+		n, err := e.f.Read(buf[:])
+		stop()
+		if err == nil && n == len(buf) {
+			return binary.NativeEndian.Uint64(buf[:]), nil
+		}
+		// A deadline may also be a late AfterFunc of an earlier call: the
+		// loop tells them apart by asking ctx again.
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			return 0, err
+		}
+	}
+}
+
+// Signal adds n to the count, waking a waiter.
+func (e *Eventfd) Signal(n uint64) error {
+	var buf [8]byte
+	binary.NativeEndian.PutUint64(buf[:], n)
+	_, err := e.f.Write(buf[:])
+	return err
+}
+
+// Close closes the eventfd, waking goroutines in Wait.
+func (e *Eventfd) Close() error { return e.f.Close() }
+
+// Eventfd returns the context's eventfd, creating it on the first call. From
+// then on Submit marks every request that has no eventfd of its own with
+// this one, so that its completion can wake Wait, or a poller of the
+// caller's. The context owns it: Close closes it.
+//
+// Requests submitted before the first call do not signal it; Wait still
+// sees them, by looking at the ring every millisecond until they are reaped.
+func (c *IoContext) Eventfd() (*Eventfd, error) {
+	if c == nil {
+		return nil, ErrClosed
+	}
+	if e := c.efd.Load(); e != nil {
+		return e, nil
+	}
+	if !c.enter() {
+		return nil, ErrClosed
+	}
+	defer c.leave()
+	c.efdMu.Lock()
+	defer c.efdMu.Unlock()
+	if e := c.efd.Load(); e != nil {
+		return e, nil
+	}
+	e, err := NewEventfd()
+	if err != nil {
+		return nil, err
+	}
+	c.efd.Store(e)
+	// Submit counts its requests before it looks for the eventfd; here it is
+	// the other way round, so a request that missed the eventfd is counted.
+	if c.inflight.Load() > 0 {
+		c.unsignalled.Store(true)
+	}
+	return e, nil
+}
+
+// unsignalledPoll is how often Wait looks at the ring while requests
+// submitted before the eventfd existed may be in flight.
+const unsignalledPoll = time.Millisecond
+
+// Wait reaps completions like GetEvents, but parks the goroutine instead of
+// blocking an OS thread: it returns once at least minNr completions are in
+// events, when ctx is done (with ctx.Err()), or when the context is closed
+// (with ErrClosed). The events it stored are counted in n even when err is
+// not nil, and are not delivered again. With minNr 0 it does not wait.
+//
+// Wait waits on the context's eventfd (see Eventfd), which it creates if
+// need be: a thousand goroutines can wait on a thousand contexts with a
+// handful of threads. Requests marked with an eventfd of the caller's do not
+// wake it.
+func (c *IoContext) Wait(ctx context.Context, minNr int, events []IoEvent) (n int, err error) {
+	if minNr < 0 || minNr > len(events) {
+		return 0, unix.EINVAL
+	}
+	e, err := c.Eventfd()
+	if err != nil {
+		return 0, err
+	}
+	poll := unix.Timespec{}
+	for {
+		k, err := c.GetEvents(0, events[n:], &poll)
+		n += k
+		if err != nil {
+			return n, err
+		}
+		if n >= minNr {
+			// The count was reset by whoever read it: if completions are
+			// left, pass the wake-up on to another waiter.
+			if c.ringPending() {
+				e.Signal(1)
+			}
+			return n, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		wctx := ctx
+		var cancel context.CancelFunc
+		if c.unsignalled.Load() {
+			if c.inflight.Load() <= 0 {
+				c.unsignalled.Store(false)
+				continue
+			}
+			wctx, cancel = context.WithTimeout(ctx, unsignalledPoll)
+		}
+		_, err = e.Wait(wctx)
+		if cancel != nil {
+			cancel()
+		}
+		switch {
+		case c.state.Load()&closedBit != 0:
+			return n, ErrClosed
+		case err == nil || (cancel != nil && ctx.Err() == nil):
+			continue
+		default:
+			return n, err
+		}
+	}
+}
