@@ -1,0 +1,515 @@
+package aio
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+func TestPrepHelpers(t *testing.T) {
+	buf := make([]byte, 100)
+	iovs := make([]unix.Iovec, 3)
+	var cb IoControlBlock
+	check := func(name string, want IoControlBlock) {
+		t.Helper()
+		if cb != want {
+			t.Errorf("%s: got %+v, want %+v", name, cb, want)
+		}
+	}
+	cb.Data, cb.Reserved2 = 99, 7 // Prep resets everything
+	cb.PrepPread(5, buf, 4096)
+	check("PrepPread", IoControlBlock{LioOpcode: IOCB_CMD_PREAD, Fildes: 5, Buf: addr(buf), Nbytes: 100, Offset: 4096})
+	cb.PrepPwrite(6, buf[:10], 8)
+	check("PrepPwrite", IoControlBlock{LioOpcode: IOCB_CMD_PWRITE, Fildes: 6, Buf: addr(buf), Nbytes: 10, Offset: 8})
+	cb.PrepPreadv(7, iovs, 1)
+	check("PrepPreadv", IoControlBlock{LioOpcode: IOCB_CMD_PREADV, Fildes: 7,
+		Buf: uint64(uintptr(unsafe.Pointer(&iovs[0]))), Nbytes: 3, Offset: 1})
+	cb.PrepPwritev(8, iovs[:2], 2)
+	check("PrepPwritev", IoControlBlock{LioOpcode: IOCB_CMD_PWRITEV, Fildes: 8,
+		Buf: uint64(uintptr(unsafe.Pointer(&iovs[0]))), Nbytes: 2, Offset: 2})
+	cb.PrepFsync(9)
+	check("PrepFsync", IoControlBlock{LioOpcode: IOCB_CMD_FSYNC, Fildes: 9})
+	cb.PrepFdsync(10)
+	check("PrepFdsync", IoControlBlock{LioOpcode: IOCB_CMD_FDSYNC, Fildes: 10})
+	cb.PrepPoll(11, unix.POLLIN|unix.POLLRDHUP)
+	check("PrepPoll", IoControlBlock{LioOpcode: IOCB_CMD_POLL, Fildes: 11, Buf: unix.POLLIN | unix.POLLRDHUP})
+	cb.PrepPread(12, nil, 0)
+	check("PrepPread(nil)", IoControlBlock{LioOpcode: IOCB_CMD_PREAD, Fildes: 12})
+	cb.SetEventfd(13)
+	cb.SetIoprio(IOPRIO_CLASS_IDLE, 0)
+	check("SetEventfd+SetIoprio", IoControlBlock{LioOpcode: IOCB_CMD_PREAD, Fildes: 12,
+		Flags: IOCB_FLAG_RESFD | IOCB_FLAG_IOPRIO, Resfd: 13, Reqprio: IOPRIO_CLASS_IDLE << 13})
+	if v := IoprioValue(IOPRIO_CLASS_BE, IOPRIO_NORM); v != 2<<13|4 {
+		t.Errorf("IoprioValue(BE, NORM) = %#x", v)
+	}
+	runtime.KeepAlive(buf)
+	runtime.KeepAlive(iovs)
+}
+
+// TestIoprioAndRwFlags submits what the helpers build and checks the
+// kernel's verdict: a valid priority and RWF flags are accepted and act, an
+// invalid priority class is refused.
+func TestIoprioAndRwFlags(t *testing.T) {
+	c := newContext(t, 8)
+	name, fd := tempFile(t, 0, unix.O_RDWR)
+	buf := bytes.Repeat([]byte("p"), 4096)
+	r := new(Request)
+	defer r.Release()
+	r.PrepPwrite(fd, buf, 0)
+	r.SetIoprio(IOPRIO_CLASS_BE, 7)
+	r.RwFlags = unix.RWF_DSYNC
+	if n, err := c.Submit([]*IoControlBlock{&r.IoControlBlock}); n != 1 || err != nil {
+		t.Fatalf("Submit(BE/7, RWF_DSYNC) = %d, %v", n, err)
+	}
+	if ev := reap(t, c, 1)[0]; ev.Res != 4096 {
+		t.Fatalf("write Res = %d", ev.Res)
+	}
+	if got, _ := os.ReadFile(name); !bytes.Equal(got, buf) {
+		t.Error("the file does not hold what was written")
+	}
+	r.PrepPread(fd, buf, 0)
+	r.SetIoprio(5, 0) // no such class
+	if n, err := c.Submit([]*IoControlBlock{&r.IoControlBlock}); n != 0 || !errors.Is(err, unix.EINVAL) {
+		t.Errorf("Submit with I/O priority class 5 = %d, %v; want EINVAL", n, err)
+	}
+}
+
+// TestRingReaping checks that completions come from the ring without a
+// system call, that the kernel then finds none left, and that the two kinds
+// of reaping can alternate over many wraps of a small ring without losing or
+// repeating an event.
+func TestRingReaping(t *testing.T) {
+	c := newContext(t, 1)
+	if c.ring == nil {
+		t.Fatal("no ring address")
+	}
+	hdr := (*ringHeader)(c.ring)
+	if hdr.magic != ringMagic || hdr.headerLength != uint32(unsafe.Sizeof(ringHeader{})) || hdr.nr == 0 {
+		t.Fatalf("ring header %+v is not what the kernel documents", *hdr)
+	}
+	fd := openFile(t, "/dev/zero", unix.O_RDONLY)
+	buf := make([]byte, 64)
+	events := make([]IoEvent, 8)
+	zero := unix.Timespec{}
+	next := uint64(0)
+	for round := 0; round < 5*int(hdr.nr); round++ {
+		cbs := make([]*IoControlBlock, 3)
+		for i := range cbs {
+			cbs[i] = readCB(fd, buf, 0, next+uint64(i))
+		}
+		if n, err := c.Submit(cbs); n != 3 || err != nil {
+			t.Fatalf("round %d: Submit = %d, %v", round, n, err)
+		}
+		var n int
+		if round%2 == 0 {
+			// From the ring: the kernel's io_getevents must find nothing.
+			var looked bool
+			n, looked = c.reapRing(events)
+			if !looked || n != 3 {
+				t.Fatalf("round %d: reapRing = %d, %v", round, n, looked)
+			}
+			r, _, e := unix.Syscall6(unix.SYS_IO_GETEVENTS, c.id, 0, uintptr(len(events)),
+				uintptr(unsafe.Pointer(&events[3])), uintptr(unsafe.Pointer(&zero)), 0)
+			if r != 0 || e != 0 {
+				t.Fatalf("round %d: io_getevents after reaping the ring = %d, %v", round, r, e)
+			}
+		} else {
+			// From the kernel, through the raw system call.
+			r, _, e := unix.Syscall6(unix.SYS_IO_GETEVENTS, c.id, 3, uintptr(len(events)),
+				uintptr(unsafe.Pointer(&events[0])), 0, 0)
+			if r != 3 || e != 0 {
+				t.Fatalf("round %d: io_getevents = %d, %v", round, r, e)
+			}
+			n = int(r)
+			c.inflight.Add(-3)
+		}
+		for i, ev := range events[:n] {
+			if ev.Data != next+uint64(i) || ev.Res != 64 {
+				t.Fatalf("round %d: event %d = %+v, want Data %d", round, i, ev, next+uint64(i))
+			}
+		}
+		next += 3
+	}
+	if k := pending(t, c); k != 0 {
+		t.Errorf("%d events left over", k)
+	}
+	runtime.KeepAlive(buf)
+}
+
+// TestRingHeaderFallback: with a ring header it does not recognise,
+// GetEvents leaves the ring to the kernel, and loses nothing.
+func TestRingHeaderFallback(t *testing.T) {
+	c := newContext(t, 8)
+	hdr := (*ringHeader)(c.ring)
+	fd := openFile(t, "/dev/zero", unix.O_RDONLY)
+	buf := make([]byte, 64)
+	if n, err := c.Submit([]*IoControlBlock{readCB(fd, buf, 0, 1), readCB(fd, buf, 0, 2)}); n != 2 || err != nil {
+		t.Fatalf("Submit = %d, %v", n, err)
+	}
+	hdr.incompatFeatures = 1 // what a future kernel would say
+	defer func() { hdr.incompatFeatures = 0 }()
+	events := make([]IoEvent, 4)
+	if n, looked := c.reapRing(events); looked || n != 0 {
+		t.Fatalf("reapRing with unknown incompat features = %d, %v", n, looked)
+	}
+	if n, err := c.GetEvents(0, events, &unix.Timespec{}); n != 2 || err != nil {
+		t.Fatalf("GetEvents through the kernel = %d, %v", n, err)
+	}
+	runtime.KeepAlive(buf)
+}
+
+// TestConcurrentReapers has goroutines poll and wait on one context at once,
+// some from the ring and some in the kernel, while others submit: every
+// completion is delivered exactly once. Run it with -race.
+func TestConcurrentReapers(t *testing.T) {
+	const submitters, each, reapers = 4, 500, 4
+	total := submitters * each
+	c := newContext(t, 64)
+	fd := openFile(t, "/dev/zero", unix.O_RDONLY)
+	var seen [submitters * each]atomic.Int32
+	var reaped atomic.Int64
+	var wg sync.WaitGroup
+	for r := 0; r < reapers; r++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			events := make([]IoEvent, 1+r*5)
+			for reaped.Load() < int64(total) {
+				var n int
+				var err error
+				switch r % 3 {
+				case 0: // non-blocking: the ring
+					n, err = c.GetEvents(0, events, &unix.Timespec{})
+				case 1: // short waits in the kernel
+					ts := unix.NsecToTimespec(int64(time.Millisecond))
+					n, err = c.GetEvents(1, events, &ts)
+				default:
+					ctx, cancel := context.WithTimeout(context.Background(), 5*time.Millisecond)
+					n, err = c.Wait(ctx, 1, events)
+					cancel()
+					if errors.Is(err, context.DeadlineExceeded) {
+						err = nil
+					}
+				}
+				if err != nil {
+					t.Errorf("reaper %d: %v", r, err)
+					return
+				}
+				for _, ev := range events[:n] {
+					if ev.Data >= uint64(total) || seen[ev.Data].Add(1) != 1 || ev.Res != 32 {
+						t.Errorf("reaper %d: bad or repeated event %+v", r, ev)
+						return
+					}
+				}
+				reaped.Add(int64(n))
+			}
+		}()
+	}
+	var sub sync.WaitGroup
+	for s := 0; s < submitters; s++ {
+		sub.Add(1)
+		go func() {
+			defer sub.Done()
+			buf := make([]byte, 32)
+			for i := 0; i < each; i++ {
+				cb := readCB(fd, buf, 0, uint64(s*each+i))
+				for {
+					n, err := c.Submit([]*IoControlBlock{cb})
+					if n == 1 {
+						break
+					}
+					if !errors.Is(err, unix.EAGAIN) {
+						t.Errorf("Submit: %v", err)
+						return
+					}
+					time.Sleep(10 * time.Microsecond)
+				}
+			}
+			runtime.KeepAlive(buf)
+		}()
+	}
+	sub.Wait()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("reaped %d of %d in 30s", reaped.Load(), total)
+	}
+	if got := reaped.Load(); got != int64(total) {
+		t.Errorf("reaped %d of %d", got, total)
+	}
+}
+
+func TestPGetEvents(t *testing.T) {
+	c := newContext(t, 8)
+	r, w := pipeFDs(t)
+	var mask unix.Sigset_t
+	mask.Val[0] = 1 << (unix.SIGUSR1 - 1)
+	events := make([]IoEvent, 2)
+	ts := unix.NsecToTimespec(int64(30 * time.Millisecond))
+	start := time.Now()
+	if n, err := c.PGetEvents(1, events, &ts, &mask); n != 0 || err != nil {
+		t.Fatalf("idle PGetEvents = %d, %v; want 0, nil", n, err)
+	}
+	if d := time.Since(start); d < 30*time.Millisecond {
+		t.Errorf("a 30ms timeout returned after %v", d)
+	}
+	if _, err := c.PGetEvents(3, events, &ts, &mask); !errors.Is(err, unix.EINVAL) {
+		t.Errorf("minNr > len(events): %v", err)
+	}
+	if n, err := c.Submit([]*IoControlBlock{pollCB(r, unix.POLLIN, 8)}); n != 1 || err != nil {
+		t.Fatalf("Submit = %d, %v", n, err)
+	}
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		unix.Write(w, []byte{1})
+	}()
+	for _, m := range []*unix.Sigset_t{&mask, nil} {
+		n, err := c.PGetEvents(1, events, nil, m)
+		if n != 1 || err != nil || events[0].Data != 8 {
+			t.Fatalf("PGetEvents(mask %v) = %d, %v, %+v", m != nil, n, err, events[0])
+		}
+		// Again, the pipe still readable: the second round is nil-mask.
+		if n, err := c.Submit([]*IoControlBlock{pollCB(r, unix.POLLIN, 8)}); n != 1 || err != nil {
+			t.Fatalf("Submit = %d, %v", n, err)
+		}
+	}
+	reap(t, c, 1)
+}
+
+func TestWait(t *testing.T) {
+	c := newContext(t, 8)
+	r, w := pipeFDs(t)
+	events := make([]IoEvent, 4)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if n, err := c.Wait(ctx, 1, events); n != 0 || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("idle Wait = %d, %v; want 0, DeadlineExceeded", n, err)
+	}
+	if d := time.Since(start); d < 30*time.Millisecond {
+		t.Errorf("Wait returned after %v, before its 30ms deadline", d)
+	}
+
+	cctx, ccancel := context.WithCancel(context.Background())
+	go func() { time.Sleep(10 * time.Millisecond); ccancel() }()
+	if n, err := c.Wait(cctx, 1, events); n != 0 || !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled Wait = %d, %v", n, err)
+	}
+
+	cb := pollCB(r, unix.POLLIN, 77)
+	if n, err := c.Submit([]*IoControlBlock{cb}); n != 1 || err != nil {
+		t.Fatalf("Submit = %d, %v", n, err)
+	}
+	if cb.Flags&IOCB_FLAG_RESFD == 0 {
+		t.Error("Submit did not attach the context's eventfd")
+	}
+	go func() { time.Sleep(10 * time.Millisecond); unix.Write(w, []byte{1}) }()
+	if n, err := c.Wait(context.Background(), 1, events); n != 1 || err != nil || events[0].Data != 77 {
+		t.Fatalf("Wait = %d, %v, %+v", n, err, events[0])
+	}
+	if n, err := c.Wait(context.Background(), 2, events[:1]); n != 0 || !errors.Is(err, unix.EINVAL) {
+		t.Errorf("Wait(minNr > len(events)) = %d, %v", n, err)
+	}
+
+	// Close wakes a parked Wait.
+	errc := make(chan error)
+	go func() {
+		_, err := c.Wait(context.Background(), 1, events)
+		errc <- err
+	}()
+	time.Sleep(20 * time.Millisecond)
+	c.Close()
+	select {
+	case err := <-errc:
+		if err != ErrClosed {
+			t.Errorf("Wait at Close: %v, want ErrClosed", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not wake Wait")
+	}
+}
+
+// TestWaitSeesRequestsSubmittedBeforeEventfd: requests that went in before
+// the context had an eventfd never signal it, and Wait still returns them.
+func TestWaitSeesRequestsSubmittedBeforeEventfd(t *testing.T) {
+	c := newContext(t, 8)
+	r, w := pipeFDs(t)
+	cb := pollCB(r, unix.POLLIN, 4)
+	if n, err := c.Submit([]*IoControlBlock{cb}); n != 1 || err != nil {
+		t.Fatalf("Submit = %d, %v", n, err)
+	}
+	if cb.Flags != 0 {
+		t.Fatal("Submit attached an eventfd nobody asked for")
+	}
+	go func() { time.Sleep(20 * time.Millisecond); unix.Write(w, []byte{1}) }()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	events := make([]IoEvent, 1)
+	if n, err := c.Wait(ctx, 1, events); n != 1 || err != nil || events[0].Data != 4 {
+		t.Fatalf("Wait = %d, %v, %+v", n, err, events[0])
+	}
+}
+
+// threads returns how many OS threads the process has.
+func threads(t *testing.T) int {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "Threads:"); ok {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	}
+	t.Fatal("no Threads line")
+	return 0
+}
+
+// TestThousandWaiters parks 1,000 goroutines in Wait on 1,000 contexts: the
+// process keeps under 50 OS threads, where blocking in GetEvents would take
+// 1,000, and every waiter gets its completion.
+func TestThousandWaiters(t *testing.T) {
+	const n = 1000
+	if testing.Short() {
+		t.Skip("1,000 contexts")
+	}
+	r, w := pipeFDs(t)
+	ctxs := make([]*IoContext, n)
+	for i := range ctxs {
+		c, err := NewIoContext(1)
+		if err != nil {
+			t.Fatalf("context %d: %v", i, err)
+		}
+		ctxs[i] = c
+	}
+	defer func() {
+		// io_destroy waits for an RCU grace period: close in parallel.
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, 16)
+		for _, c := range ctxs {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() { defer wg.Done(); c.Close(); <-sem }()
+		}
+		wg.Wait()
+	}()
+	for i, c := range ctxs {
+		if _, err := c.Eventfd(); err != nil {
+			t.Fatalf("Eventfd %d: %v", i, err)
+		}
+		if k, err := c.Submit([]*IoControlBlock{pollCB(r, unix.POLLIN, uint64(i))}); k != 1 || err != nil {
+			t.Fatalf("Submit %d = %d, %v", i, k, err)
+		}
+	}
+	// Threads left idle by earlier tests (blocked closes, say) stay alive:
+	// count those the waiters add.
+	base := threads(t)
+	var parked, ok atomic.Int32
+	var wg sync.WaitGroup
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for i, c := range ctxs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			events := make([]IoEvent, 1)
+			parked.Add(1)
+			k, err := c.Wait(ctx, 1, events)
+			if k == 1 && err == nil && events[0].Data == uint64(i) {
+				ok.Add(1)
+			} else {
+				t.Errorf("waiter %d: %d, %v, %+v", i, k, err, events[0])
+			}
+		}()
+	}
+	for parked.Load() < n {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond) // let them all reach the poller
+	if th := threads(t); th-base >= 45 {
+		t.Errorf("%d goroutines waiting on %d contexts: %d OS threads, %d before; want fewer than 50", n, n, th, base)
+	} else {
+		t.Logf("%d waiters: %d OS threads, %d before they waited", n, th, base)
+	}
+	if _, err := unix.Write(w, []byte{1}); err != nil { // completes every poll at once
+		t.Fatal(err)
+	}
+	wg.Wait()
+	if ok.Load() != n {
+		t.Errorf("%d of %d waiters got their completion", ok.Load(), n)
+	}
+}
+
+func TestAllocBuffer(t *testing.T) {
+	page := os.Getpagesize()
+	b, err := AllocBuffer(page + 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) != 2*page || uintptr(unsafe.Pointer(&b[0]))%uintptr(page) != 0 {
+		t.Errorf("AllocBuffer(page+1): len %d at %p, want %d bytes page-aligned", len(b), &b[0], 2*page)
+	}
+	if !bytes.Equal(b, make([]byte, len(b))) {
+		t.Error("AllocBuffer memory is not zeroed")
+	}
+	b[len(b)-1] = 1
+	if err := FreeBuffer(b[:1]); err != nil {
+		t.Errorf("FreeBuffer of a reslice: %v", err)
+	}
+	if err := FreeBuffer(b); !errors.Is(err, unix.EINVAL) {
+		t.Errorf("second FreeBuffer: %v, want EINVAL", err)
+	}
+	if err := FreeBuffer(make([]byte, 10)); !errors.Is(err, unix.EINVAL) {
+		t.Errorf("FreeBuffer of Go memory: %v, want EINVAL", err)
+	}
+	if err := FreeBuffer(nil); !errors.Is(err, unix.EINVAL) {
+		t.Errorf("FreeBuffer(nil): %v, want EINVAL", err)
+	}
+	for _, size := range []int{0, -1} {
+		if _, err := AllocBuffer(size); err == nil {
+			t.Errorf("AllocBuffer(%d) succeeded", size)
+		}
+	}
+}
+
+func TestDirectIO(t *testing.T) {
+	name, _ := tempFile(t, 1<<16, unix.O_RDONLY)
+	fd, err := OpenDirect(name, unix.O_RDWR, 0)
+	if errors.Is(err, ErrNoDirectIO) {
+		t.Skipf("the test directory's file system refuses O_DIRECT: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	mem, off, err := DirectIOAlignment(fd)
+	if err != nil || mem <= 0 || off <= 0 || mem&(mem-1) != 0 || off&(off-1) != 0 || off > 65536 {
+		t.Fatalf("DirectIOAlignment = %d, %d, %v", mem, off, err)
+	}
+	t.Logf("O_DIRECT alignment: memory %d, offset %d", mem, off)
+	// procfs has no O_DIRECT: the error says so.
+	if _, err := OpenDirect("/proc/self/status", unix.O_RDONLY, 0); !errors.Is(err, ErrNoDirectIO) || !errors.Is(err, unix.EINVAL) {
+		t.Errorf("OpenDirect on procfs: %v, want ErrNoDirectIO and EINVAL", err)
+	}
+	if _, err := OpenDirect("/nonexistent/x", unix.O_RDONLY, 0); !errors.Is(err, unix.ENOENT) {
+		t.Errorf("OpenDirect of a missing file: %v", err)
+	}
+}
