@@ -23,6 +23,22 @@
 //	events := make([]aio.IoEvent, 1)
 //	n, err = ctx.GetEvents(1, events, nil)
 //
+// Prep methods fill a block in (PrepPread, PrepPwritev, PrepPoll, ...), and
+// SetIoprio, SetEventfd and the RwFlags field reach the rest of the kernel's
+// request options.
+//
+// # Reaping and waiting
+//
+// GetEvents takes completions straight from the ring that the kernel maps
+// into the process when that is enough, and enters the kernel only to wait;
+// a non-blocking GetEvents on an empty ring costs a few tens of nanoseconds
+// instead of a system call. A GetEvents that waits blocks an OS thread, as
+// does PGetEvents, its io_pgetevents twin. Wait parks the goroutine instead:
+// it waits on an eventfd registered with Go's runtime poller, which Submit
+// attaches to every request once the context has one (see
+// IoContext.Eventfd), and takes a context.Context for deadlines and
+// cancellation.
+//
 // # What is asynchronous
 //
 // The kernel completes a request inside io_submit unless the file can do it
