@@ -1,0 +1,191 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// config is one run's parameters, named after fio's options.
+type config struct {
+	Filename     string        `json:"filename"`
+	Size         int64         `json:"size"`
+	BS           int           `json:"bs"`
+	IODepth      int           `json:"iodepth"`
+	RW           string        `json:"rw"`
+	Runtime      time.Duration `json:"-"`
+	RuntimeS     float64       `json:"runtime_s"`
+	Direct       bool          `json:"direct"`
+	Engine       string        `json:"engine"`
+	Batch        int           `json:"batch"`
+	CompleteMax  int           `json:"iodepth_batch_complete_max"`
+	Verify       bool          `json:"verify"`
+	OutputFormat string        `json:"-"`
+	tempFile     bool          // the file is ours: create it, remove it
+}
+
+// byteSize is a flag.Value for sizes written as fio writes them: 4096, 4k,
+// 256M, 1g, 4KiB (powers of 1024).
+type byteSize struct{ v *int64 }
+
+func (b byteSize) String() string {
+	if b.v == nil {
+		return ""
+	}
+	return strconv.FormatInt(*b.v, 10)
+}
+
+func (b byteSize) Set(s string) error {
+	v, err := parseSize(s)
+	if err != nil {
+		return err
+	}
+	*b.v = v
+	return nil
+}
+
+func parseSize(s string) (int64, error) {
+	t := strings.ToLower(strings.TrimSpace(s))
+	t = strings.TrimSuffix(strings.TrimSuffix(t, "ib"), "b")
+	mult := int64(1)
+	if n := len(t); n > 0 {
+		switch t[n-1] {
+		case 'k':
+			mult = 1 << 10
+		case 'm':
+			mult = 1 << 20
+		case 'g':
+			mult = 1 << 30
+		case 't':
+			mult = 1 << 40
+		}
+		if mult > 1 {
+			t = t[:n-1]
+		}
+	}
+	v, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || v < 0 || v > (1<<62)/mult {
+		return 0, fmt.Errorf("bad size %q", s)
+	}
+	return v * mult, nil
+}
+
+// duration is a flag.Value that takes Go durations (5s, 500ms) and, as fio
+// does, plain seconds (5).
+type duration struct{ v *time.Duration }
+
+func (d duration) String() string {
+	if d.v == nil {
+		return ""
+	}
+	return d.v.String()
+}
+
+func (d duration) Set(s string) error {
+	if n, err := strconv.ParseFloat(s, 64); err == nil {
+		*d.v = time.Duration(n * float64(time.Second))
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("bad duration %q", s)
+	}
+	*d.v = v
+	return nil
+}
+
+const defaultSize = 256 << 20
+
+var rwModes = []string{"randread", "randwrite", "read", "write", "randrw"}
+
+// usageError is an error in the command line: exit status 2.
+type usageError string
+
+func (e usageError) Error() string { return string(e) }
+
+// parseFlags reads the command line into a config and checks it.
+func parseFlags(args []string, stderr io.Writer) (*config, error) {
+	cfg := &config{}
+	fs := flag.NewFlagSet("aiobench", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // one line of our own instead of the whole usage
+	fs.StringVar(&cfg.Filename, "filename", "", "file or block device to test (default: a temporary file in the current directory, removed at the end)")
+	fs.Var(byteSize{&cfg.Size}, "size", "bytes of the file to use (default 256M, or the size of an existing file)")
+	cfg.BS = 4096
+	bs := int64(cfg.BS)
+	fs.Var(byteSize{&bs}, "bs", "block size")
+	fs.IntVar(&cfg.IODepth, "iodepth", 32, "requests in flight")
+	fs.StringVar(&cfg.RW, "rw", "randread", "randread, randwrite, read, write or randrw")
+	cfg.Runtime = 5 * time.Second
+	fs.Var(duration{&cfg.Runtime}, "runtime", "how long to run")
+	fs.BoolVar(&cfg.Direct, "direct", true, "open the file with O_DIRECT")
+	fs.StringVar(&cfg.Engine, "engine", "aio", "aio (this package), or pread (iodepth goroutines doing pread)")
+	fs.IntVar(&cfg.Batch, "batch", 0, "most requests per io_submit (0: all that are ready)")
+	fs.IntVar(&cfg.CompleteMax, "iodepth_batch_complete_max", 1, "most completions reaped at a time (fio's option of that name)")
+	fs.BoolVar(&cfg.Verify, "verify", false, "write a pattern derived from the offset, and read every block back after the run")
+	fs.StringVar(&cfg.OutputFormat, "output-format", "normal", "normal or json")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stderr)
+			fmt.Fprintln(stderr, "usage: aiobench [--filename F] [--size 256M] [--bs 4k] [--iodepth 32] [--rw randread] [--runtime 5s] [--direct=true] [--engine aio|pread] [--batch N] [--verify] [--output-format normal|json]")
+			fs.PrintDefaults()
+			return nil, flag.ErrHelp
+		}
+		return nil, usageError(err.Error())
+	}
+	if fs.NArg() > 0 {
+		return nil, usageError(fmt.Sprintf("unexpected argument %q", fs.Arg(0)))
+	}
+	cfg.BS = int(bs)
+	cfg.RuntimeS = cfg.Runtime.Seconds()
+	bad := func(format string, a ...any) (*config, error) {
+		return nil, usageError(fmt.Sprintf(format, a...))
+	}
+	switch {
+	case bs <= 0 || bs > 64<<20:
+		return bad("--bs must be between 1 and 64M")
+	case cfg.Direct && bs%512 != 0:
+		return bad("--bs %d is not a multiple of 512, which --direct needs", bs)
+	case cfg.IODepth < 1 || cfg.IODepth > 65536:
+		return bad("--iodepth must be between 1 and 65536")
+	case cfg.Batch < 0:
+		return bad("--batch must not be negative")
+	case cfg.CompleteMax < 1:
+		return bad("--iodepth_batch_complete_max must be at least 1")
+	case cfg.Runtime <= 0:
+		return bad("--runtime must be positive")
+	case cfg.Engine != "aio" && cfg.Engine != "pread":
+		return bad("--engine must be aio or pread, not %q", cfg.Engine)
+	case cfg.OutputFormat != "normal" && cfg.OutputFormat != "json":
+		return bad("--output-format must be normal or json, not %q", cfg.OutputFormat)
+	case cfg.Size != 0 && cfg.Size < bs:
+		return bad("--size %d is smaller than --bs %d", cfg.Size, bs)
+	case cfg.Engine == "pread" && cfg.Batch != 0:
+		return bad("--batch is for the aio engine")
+	}
+	valid := false
+	for _, m := range rwModes {
+		valid = valid || cfg.RW == m
+	}
+	if !valid {
+		return bad("--rw must be one of %s, not %q", strings.Join(rwModes, ", "), cfg.RW)
+	}
+	if cfg.Filename == "" {
+		cfg.tempFile = true
+		if cfg.Size == 0 {
+			cfg.Size = defaultSize
+		}
+	}
+	if cfg.Engine == "aio" && (cfg.Batch == 0 || cfg.Batch > cfg.IODepth) {
+		cfg.Batch = cfg.IODepth
+	}
+	cfg.CompleteMax = min(cfg.CompleteMax, cfg.IODepth)
+	return cfg, nil
+}
+
+func (c *config) reads() bool  { return c.RW != "write" && c.RW != "randwrite" }
+func (c *config) writes() bool { return c.RW != "read" && c.RW != "randread" }
+func (c *config) random() bool { return strings.HasPrefix(c.RW, "rand") }

@@ -1,0 +1,187 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseFlags(t *testing.T) {
+	cfg, err := parseFlags(nil, os.Stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.BS != 4096 || cfg.IODepth != 32 || cfg.RW != "randread" || cfg.Runtime != 5*time.Second ||
+		!cfg.Direct || cfg.Engine != "aio" || cfg.Size != 256<<20 || !cfg.tempFile || cfg.Batch != 32 ||
+		cfg.CompleteMax != 1 || cfg.OutputFormat != "normal" {
+		t.Errorf("defaults: %+v", cfg)
+	}
+	cfg, err = parseFlags(strings.Fields("--bs 64k --size 1g --iodepth=4 --rw randrw --runtime 2 --batch 2 --filename f"), os.Stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.BS != 64<<10 || cfg.Size != 1<<30 || cfg.IODepth != 4 || cfg.RW != "randrw" || cfg.Runtime != 2*time.Second ||
+		cfg.Batch != 2 || cfg.Filename != "f" || cfg.tempFile {
+		t.Errorf("parsed: %+v", cfg)
+	}
+	for _, args := range []string{
+		"--bogus", "--bs 100", "--bs 0", "--bs x", "--iodepth 0", "--rw sideways", "--runtime -1s",
+		"--engine mmap", "--output-format xml", "--size 1k --bs 4k", "--engine pread --batch 4",
+		"--iodepth_batch_complete_max 0", "--batch -1", "extra",
+	} {
+		if _, err := parseFlags(strings.Fields(args), os.Stderr); err == nil {
+			t.Errorf("%q: no error", args)
+		} else if _, ok := err.(usageError); !ok {
+			t.Errorf("%q: %v is not a usage error", args, err)
+		}
+	}
+}
+
+func TestBadFlagsExitTwo(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"--iodepth", "0"}, &stdout, &stderr); code != 2 {
+		t.Errorf("exit %d, want 2", code)
+	}
+	if lines := strings.Count(stderr.String(), "\n"); lines != 1 || !strings.Contains(stderr.String(), "--iodepth") {
+		t.Errorf("stderr %q: want one line about --iodepth", stderr.String())
+	}
+}
+
+// runJSON runs aiobench with args and decodes its JSON report.
+func runJSON(t *testing.T, args ...string) map[string]any {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	args = append(args, "--output-format", "json")
+	if code := run(args, &stdout, &stderr); code != 0 {
+		t.Fatalf("aiobench %v: exit %d: %s", args, code, stderr.String())
+	}
+	var rep map[string]any
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, stdout.String())
+	}
+	return rep
+}
+
+func directArgs(t *testing.T) []string {
+	// O_DIRECT needs a disk file system; fall back where the test directory
+	// has none.
+	dir := t.TempDir()
+	probe := filepath.Join(dir, "probe")
+	var stdout, stderr bytes.Buffer
+	if run([]string{"--filename", probe, "--size", "64k", "--runtime", "10ms"}, &stdout, &stderr) != 0 {
+		return []string{"--filename", filepath.Join(dir, "data"), "--direct=false"}
+	}
+	return []string{"--filename", filepath.Join(dir, "data")}
+}
+
+func TestJSONOutput(t *testing.T) {
+	for _, engine := range []string{"aio", "pread"} {
+		args := append(directArgs(t), "--size", "4M", "--runtime", "200ms", "--iodepth", "4", "--engine", engine)
+		rep := runJSON(t, args...)
+		iops, _ := rep["iops"].(float64)
+		bw, _ := rep["bw_bytes"].(float64)
+		ios, _ := rep["ios"].(float64)
+		if iops <= 0 || ios <= 0 || bw != iops*4096 {
+			t.Errorf("%s: iops %v, bw_bytes %v, ios %v", engine, iops, bw, ios)
+		}
+		lat, _ := rep["lat_ns"].(map[string]any)
+		p50, _ := lat["p50"].(float64)
+		p99, _ := lat["p99"].(float64)
+		p999, _ := lat["p999"].(float64)
+		if p50 <= 0 || p50 > p99 || p99 > p999 {
+			t.Errorf("%s: latencies %v", engine, lat)
+		}
+		for _, k := range []string{"cpu_user_s", "cpu_sys_s"} {
+			if v, ok := rep[k].(float64); !ok || v < 0 {
+				t.Errorf("%s: %s = %v", engine, k, rep[k])
+			}
+		}
+		params, _ := rep["params"].(map[string]any)
+		if params["engine"] != engine || params["rw"] != "randread" || params["bs"] != 4096.0 ||
+			params["iodepth"] != 4.0 || params["size"] != float64(4<<20) || params["runtime_s"] != 0.2 {
+			t.Errorf("%s: params %v", engine, params)
+		}
+	}
+}
+
+// TestVerify writes random blocks with --verify, which then reads back and
+// checks every block of the file.
+func TestVerify(t *testing.T) {
+	for _, rw := range []string{"randwrite", "randrw", "write"} {
+		args := append(directArgs(t), "--size", "2M", "--runtime", "150ms", "--rw", rw, "--verify")
+		rep := runJSON(t, args...)
+		if got, _ := rep["verified_blocks"].(float64); got != 2<<20/4096 {
+			t.Errorf("%s: verified %v blocks, want %d", rw, rep["verified_blocks"], 2<<20/4096)
+		}
+	}
+	// A block that does not hold its pattern is found.
+	args := directArgs(t)
+	name := args[1]
+	runJSON(t, append(args, "--size", "1M", "--runtime", "50ms", "--rw", "write", "--verify")...)
+	f, err := os.OpenFile(name, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteAt([]byte("corrupt!"), 5*4096+8)
+	f.Close()
+	var stdout, stderr bytes.Buffer
+	if code := run(append(args, "--size", "1M", "--runtime", "50ms", "--rw", "read", "--verify"), &stdout, &stderr); code != 1 ||
+		!strings.Contains(stderr.String(), "offset 20480") {
+		t.Errorf("corrupt block: exit %d, %q", code, stderr.String())
+	}
+}
+
+// TestTempFile runs as a newcomer would, without --filename: the summary is
+// printed and no file is left behind.
+func TestTempFile(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"--size", "1M", "--runtime", "100ms"}, &stdout, &stderr)
+	if code != 0 {
+		if strings.Contains(stderr.String(), "O_DIRECT") {
+			t.Skip(stderr.String())
+		}
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	for _, want := range []string{"IOPS=", "lat (usec): p50=", "cpu: usr="} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, stdout.String())
+		}
+	}
+	if strings.Contains(stdout.String(), "\r") {
+		t.Error("progress line written to a pipe")
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("left behind: %v", left)
+	}
+}
+
+func TestHistogram(t *testing.T) {
+	var h histogram
+	for v := int64(1); v <= 100000; v++ {
+		h.add(v * 1000) // 1us .. 100ms, uniform
+	}
+	for _, c := range []struct {
+		p    float64
+		want int64
+	}{{0.5, 50e6}, {0.99, 99e6}, {0.999, 99.9e6}} {
+		got := h.percentile(c.p)
+		if d := float64(got-c.want) / float64(c.want); d < -0.04 || d > 0.04 {
+			t.Errorf("p%v = %d, want %d within 4%%", c.p*100, got, c.want)
+		}
+	}
+	for _, v := range []int64{0, 1, 63, 64, 65, 127, 128, 1 << 20, 1<<40 + 12345} {
+		if lo, hi := lower(bucket(v)), lower(bucket(v)+1); v < lo || v >= hi {
+			t.Errorf("%d falls in [%d, %d)", v, lo, hi)
+		}
+	}
+	var empty histogram
+	if empty.percentile(0.5) != 0 {
+		t.Error("percentile of nothing")
+	}
+}
