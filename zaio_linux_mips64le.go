@@ -181,7 +181,8 @@ type IoEvent struct {
 
 	// Res is the result: the number of bytes transferred by a read or write
 	// (possibly fewer than asked), 0 for FSYNC and FDSYNC, the ready events for
-	// POLL, or a negated errno such as -int64(unix.EIO) when the request failed.
+	// POLL, or a negated errno such as -int64(unix.EIO) when the request failed
+	// (see Err).
 	Res int64
 
 	// Res2 is a secondary result, 0 for files and block devices.

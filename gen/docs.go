@@ -87,6 +87,7 @@ var docs = map[string]string{
 	"io_event.obj":  "Obj is the address of the request's IoControlBlock, as it was passed to Submit.",
 	"io_event.res": "Res is the result: the number of bytes transferred by a read or " +
 		"write (possibly fewer than asked), 0 for FSYNC and FDSYNC, the ready events for " +
-		"POLL, or a negated errno such as -int64(unix.EIO) when the request failed.",
+		"POLL, or a negated errno such as -int64(unix.EIO) when the request failed " +
+		"(see Err).",
 	"io_event.res2": "Res2 is a secondary result, 0 for files and block devices.",
 }
