@@ -119,15 +119,13 @@ func TestRingReaping(t *testing.T) {
 			if !looked || n != 3 {
 				t.Fatalf("round %d: reapRing = %d, %v", round, n, looked)
 			}
-			r, _, e := unix.Syscall6(unix.SYS_IO_GETEVENTS, c.id, 0, uintptr(len(events)),
-				uintptr(unsafe.Pointer(&events[3])), uintptr(unsafe.Pointer(&zero)), 0)
+			r, e := rawGetEvents(c, 0, events[3:], &zero)
 			if r != 0 || e != 0 {
 				t.Fatalf("round %d: io_getevents after reaping the ring = %d, %v", round, r, e)
 			}
 		} else {
 			// From the kernel, through the raw system call.
-			r, _, e := unix.Syscall6(unix.SYS_IO_GETEVENTS, c.id, 3, uintptr(len(events)),
-				uintptr(unsafe.Pointer(&events[0])), 0, 0)
+			r, e := rawGetEvents(c, 3, events, nil)
 			if r != 3 || e != 0 {
 				t.Fatalf("round %d: io_getevents = %d, %v", round, r, e)
 			}
@@ -145,6 +143,18 @@ func TestRingReaping(t *testing.T) {
 		t.Errorf("%d events left over", k)
 	}
 	runtime.KeepAlive(buf)
+}
+
+// rawGetEvents is io_getevents without this package, retrying EINTR, which
+// the kernel returns whenever a signal is pending, even to a poll.
+func rawGetEvents(c *IoContext, minNr int, events []IoEvent, ts *unix.Timespec) (int, unix.Errno) {
+	for {
+		r, _, e := unix.Syscall6(unix.SYS_IO_GETEVENTS, c.id, uintptr(minNr), uintptr(len(events)),
+			uintptr(unsafe.Pointer(&events[0])), uintptr(unsafe.Pointer(ts)), 0)
+		if e != unix.EINTR {
+			return int(r), e
+		}
+	}
 }
 
 // TestRingHeaderFallback: with a ring header it does not recognise,

@@ -118,7 +118,7 @@ var ErrNoDirectIO = errors.New("aio: the file system does not support O_DIRECT")
 func OpenDirect(path string, flags int, perm uint32) (int, error) {
 	fd, err := unix.Open(path, flags|unix.O_DIRECT|unix.O_CLOEXEC, perm)
 	if err == unix.EINVAL {
-		return -1, fmt.Errorf("aio: open %s: %w (%w)", path, ErrNoDirectIO, err)
+		return -1, fmt.Errorf("%w: open %s: %w", ErrNoDirectIO, path, err)
 	}
 	if err != nil {
 		return -1, &os.PathError{Op: "open", Path: path, Err: err}

@@ -111,7 +111,11 @@ func TestFaultsInEvents(t *testing.T) {
 		r.PrepPread(fd, buf, 512<<10)
 		r.RwFlags = unix.RWF_NOWAIT
 		good := readCB(openFile(t, "/dev/zero", unix.O_RDONLY), make([]byte, 8), 0, 9)
-		if n, err := c.Submit([]*IoControlBlock{&r.IoControlBlock, good}); n != 2 || err != nil {
+		n, err := c.Submit([]*IoControlBlock{&r.IoControlBlock, good})
+		if n == 0 && errors.Is(err, unix.EOPNOTSUPP) {
+			t.Skip("the file system has no RWF_NOWAIT (tmpfs before Linux 6.6)")
+		}
+		if n != 2 || err != nil {
 			t.Fatalf("Submit = %d, %v", n, err)
 		}
 		for _, ev := range reap(t, c, 2) {
