@@ -304,9 +304,9 @@ func TestWait(t *testing.T) {
 	r, w := pipeFDs(t)
 	events := make([]IoEvent, 4)
 
+	start := time.Now() // before the context, whose deadline counts from its creation
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
 	defer cancel()
-	start := time.Now()
 	if n, err := c.Wait(ctx, 1, events); n != 0 || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("idle Wait = %d, %v; want 0, DeadlineExceeded", n, err)
 	}
