@@ -110,12 +110,16 @@ func TestGCStress(t *testing.T) {
 		s := &slot{}
 		if i%2 == 0 {
 			s.buf = alignedGo(block, block)
-		} else if s.buf, err = AllocBuffer(block); err != nil {
+		} else if mem, err := AllocBuffer(block); err != nil {
 			t.Fatal(err)
 		} else {
-			defer FreeBuffer(s.buf)
+			defer FreeBuffer(mem)
+			s.buf = mem[:block] // a whole page: 64 KiB on ppc64le
 		}
 		slots[i] = s
+		// Even when the test fails: the runtime panics over a Pinner that is
+		// collected with pins.
+		defer s.req.Release()
 	}
 	rnd := rand.New(rand.NewSource(1))
 	events := make([]IoEvent, depth)

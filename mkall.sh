@@ -15,7 +15,8 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
 	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
 		echo "mkall.sh: installing ${missing[*]}" >&2
-		apt-get update -qq
+		# A mirror caught mid-sync fails some index; the install says if it matters.
+		apt-get update -qq || echo "mkall.sh: apt-get update failed; trying the install anyway" >&2
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 	else
 		echo "mkall.sh: missing packages; run: sudo apt-get install --no-install-recommends ${missing[*]}" >&2
