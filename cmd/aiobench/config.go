@@ -11,20 +11,21 @@ import (
 )
 
 // config is one run's parameters, named after fio's options.
+// The fields are the options of the same names (see parseFlags).
 type config struct {
-	Filename     string        `json:"filename"`
-	Size         int64         `json:"size"`
-	BS           int           `json:"bs"`
-	IODepth      int           `json:"iodepth"`
-	RW           string        `json:"rw"`
-	Runtime      time.Duration `json:"-"`
-	RuntimeS     float64       `json:"runtime_s"`
-	Direct       bool          `json:"direct"`
-	Engine       string        `json:"engine"`
-	Batch        int           `json:"batch"`
-	CompleteMax  int           `json:"iodepth_batch_complete_max"`
-	Verify       bool          `json:"verify"`
-	OutputFormat string        `json:"-"`
+	Filename     string        `json:"filename"`                   // --filename
+	Size         int64         `json:"size"`                       // --size, in bytes
+	BS           int           `json:"bs"`                         // --bs, in bytes
+	IODepth      int           `json:"iodepth"`                    // --iodepth
+	RW           string        `json:"rw"`                         // --rw
+	Runtime      time.Duration `json:"-"`                          // --runtime
+	RuntimeS     float64       `json:"runtime_s"`                  // --runtime, in seconds, for JSON
+	Direct       bool          `json:"direct"`                     // --direct
+	Engine       string        `json:"engine"`                     // --engine
+	Batch        int           `json:"batch"`                      // --batch (aio)
+	CompleteMax  int           `json:"iodepth_batch_complete_max"` // --iodepth_batch_complete_max
+	Verify       bool          `json:"verify"`                     // --verify
+	OutputFormat string        `json:"-"`                          // --output-format
 	tempFile     bool          // the file is ours: create it, remove it
 }
 
@@ -32,6 +33,7 @@ type config struct {
 // 256M, 1g, 4KiB (powers of 1024).
 type byteSize struct{ v *int64 }
 
+// String is the size in bytes, for flag's defaults.
 func (b byteSize) String() string {
 	if b.v == nil {
 		return ""
@@ -39,6 +41,7 @@ func (b byteSize) String() string {
 	return strconv.FormatInt(*b.v, 10)
 }
 
+// Set parses a size such as 4k or 256M.
 func (b byteSize) Set(s string) error {
 	v, err := parseSize(s)
 	if err != nil {
@@ -78,6 +81,7 @@ func parseSize(s string) (int64, error) {
 // does, plain seconds (5).
 type duration struct{ v *time.Duration }
 
+// String is the duration, for flag's defaults.
 func (d duration) String() string {
 	if d.v == nil {
 		return ""
@@ -85,6 +89,7 @@ func (d duration) String() string {
 	return d.v.String()
 }
 
+// Set parses a Go duration or a number of seconds.
 func (d duration) Set(s string) error {
 	if n, err := strconv.ParseFloat(s, 64); err == nil {
 		*d.v = time.Duration(n * float64(time.Second))
@@ -105,6 +110,7 @@ var rwModes = []string{"randread", "randwrite", "read", "write", "randrw"}
 // usageError is an error in the command line: exit status 2.
 type usageError string
 
+// Error is the message, without the program's name.
 func (e usageError) Error() string { return string(e) }
 
 // parseFlags reads the command line into a config and checks it.

@@ -44,10 +44,12 @@ type report struct {
 	Params   *config   `json:"params"`
 }
 
+// latencies are percentiles of the latency of an I/O, from submission to
+// reaping, in nanoseconds.
 type latencies struct {
-	P50  int64 `json:"p50"`
-	P99  int64 `json:"p99"`
-	P999 int64 `json:"p999"`
+	P50  int64 `json:"p50"`  // median
+	P99  int64 `json:"p99"`  // 99th percentile
+	P999 int64 `json:"p999"` // 99.9th percentile
 }
 
 // run is main without the exit, for tests.
