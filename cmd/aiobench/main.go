@@ -33,15 +33,15 @@ func main() {
 // report is the JSON output: fio's measures under fio's names where fio has
 // them, and the parameters of the run.
 type report struct {
-	IOPS     float64   `json:"iops"`
-	BWBytes  float64   `json:"bw_bytes"`
-	LatNs    latencies `json:"lat_ns"`
-	CPUUser  float64   `json:"cpu_user_s"`
-	CPUSys   float64   `json:"cpu_sys_s"`
-	IOs      int64     `json:"ios"`
-	Elapsed  float64   `json:"elapsed_s"`
-	Verified *int64    `json:"verified_blocks,omitempty"`
-	Params   *config   `json:"params"`
+	IOPS     float64   `json:"iops"`                      // I/Os per second
+	BWBytes  float64   `json:"bw_bytes"`                  // bytes per second
+	LatNs    latencies `json:"lat_ns"`                    // completion latency percentiles
+	CPUUser  float64   `json:"cpu_user_s"`                // user CPU seconds of the I/O phase
+	CPUSys   float64   `json:"cpu_sys_s"`                 // system CPU seconds of the I/O phase
+	IOs      int64     `json:"ios"`                       // I/Os completed
+	Elapsed  float64   `json:"elapsed_s"`                 // seconds the I/O phase took
+	Verified *int64    `json:"verified_blocks,omitempty"` // blocks checked by --verify
+	Params   *config   `json:"params"`                    // the run's parameters
 }
 
 // latencies are percentiles of the latency of an I/O, from submission to
