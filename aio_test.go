@@ -63,6 +63,25 @@ func readCB(fd int, buf []byte, off int64, data uint64) *IoControlBlock {
 		Nbytes: uint64(len(buf)), Offset: off, Data: data}
 }
 
+// submitAll submits every block, waiting while the ring is full for
+// another goroutine to reap; it reports false, having failed the test, on
+// any other error.
+func submitAll(t testing.TB, c *IoContext, cbs []*IoControlBlock) bool {
+	for k := 0; k < len(cbs); {
+		n, err := c.Submit(cbs[k:])
+		if errors.Is(err, unix.EAGAIN) {
+			time.Sleep(10 * time.Microsecond)
+			continue
+		}
+		if err != nil {
+			t.Errorf("Submit: %v", err)
+			return false
+		}
+		k += n
+	}
+	return true
+}
+
 // reap collects exactly n events, failing the test if they take longer than
 // a few seconds.
 func reap(t testing.TB, c *IoContext, n int) []IoEvent {
@@ -717,17 +736,8 @@ func TestConcurrentSubmit(t *testing.T) {
 			defer wg.Done()
 			buf := make([]byte, 256)
 			for i := 0; i < each; i++ {
-				cb := readCB(fd, buf, 0, uint64(g*each+i))
-				for {
-					n, err := c.Submit([]*IoControlBlock{cb})
-					if n == 1 {
-						break
-					}
-					if !errors.Is(err, unix.EAGAIN) {
-						t.Errorf("Submit = %d, %v", n, err)
-						return
-					}
-					runtime.Gosched() // the ring is full until the reaper catches up
+				if !submitAll(t, c, []*IoControlBlock{readCB(fd, buf, 0, uint64(g*each+i))}) {
+					return
 				}
 			}
 			runtime.KeepAlive(buf)

@@ -233,17 +233,8 @@ func TestConcurrentReapers(t *testing.T) {
 			defer sub.Done()
 			buf := make([]byte, 32)
 			for i := 0; i < each; i++ {
-				cb := readCB(fd, buf, 0, uint64(s*each+i))
-				for {
-					n, err := c.Submit([]*IoControlBlock{cb})
-					if n == 1 {
-						break
-					}
-					if !errors.Is(err, unix.EAGAIN) {
-						t.Errorf("Submit: %v", err)
-						return
-					}
-					time.Sleep(10 * time.Microsecond)
+				if !submitAll(t, c, []*IoControlBlock{readCB(fd, buf, 0, uint64(s*each+i))}) {
+					return
 				}
 			}
 			runtime.KeepAlive(buf)

@@ -349,17 +349,8 @@ func TestSoak(t *testing.T) {
 			chans[i] = make(chan done, 1)
 			slots.Store(cb.Data, chans[i])
 		}
-		for k := 0; k < len(cbs); {
-			n, err := c.Submit(cbs[k:])
-			if errors.Is(err, unix.EAGAIN) {
-				time.Sleep(100 * time.Microsecond)
-				continue
-			}
-			if err != nil {
-				t.Errorf("Submit: %v", err)
-				return nil
-			}
-			k += n
+		if !submitAll(t, c, cbs) {
+			return nil
 		}
 		return chans
 	}
