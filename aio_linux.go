@@ -3,7 +3,9 @@ package aio
 import (
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -89,29 +91,20 @@ func NewIoContext(nrEvents uint32) (*IoContext, error) {
 	case 0:
 		return &IoContext{id: uintptr(ring), ring: ring}, nil
 	case unix.EAGAIN:
-		max, _ := readSysctl("/proc/sys/fs/aio-max-nr")
 		return nil, fmt.Errorf("aio: io_setup(%d): %w: the AIO contexts of this machine would "+
-			"pass fs.aio-max-nr (%s); raise it with sysctl -w fs.aio-max-nr=N", nrEvents, e, max)
+			"pass fs.aio-max-nr (%s); raise it with sysctl -w fs.aio-max-nr=N",
+			nrEvents, e, readSysctl("/proc/sys/fs/aio-max-nr"))
 	}
 	return nil, e
 }
 
-// readSysctl returns the value of a /proc/sys file, trimmed.
-func readSysctl(path string) (string, error) {
-	b := make([]byte, 64)
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+// readSysctl returns the value of a /proc/sys file, trimmed, or "?".
+func readSysctl(path string) string {
+	b, err := os.ReadFile(path)
 	if err != nil {
-		return "?", err
+		return "?"
 	}
-	defer unix.Close(fd)
-	n, err := unix.Read(fd, b)
-	if err != nil || n <= 0 {
-		return "?", err
-	}
-	for n > 0 && (b[n-1] == '\n' || b[n-1] == ' ') {
-		n--
-	}
-	return string(b[:n]), nil
+	return strings.TrimSpace(string(b))
 }
 
 // escapeNever is never set: escape's store exists only for escape analysis.
@@ -165,10 +158,12 @@ func (c *IoContext) leave() { c.state.Add(-1) }
 // memory their Buf fields point to may not, until their completions are
 // reaped: see the package documentation. Once Eventfd has been called,
 // Submit marks every block that has no eventfd of its own with
-// IOCB_FLAG_RESFD and the context's eventfd. The kernel identifies a request by
-// its block's address (IoEvent.Obj, Cancel), so Submit makes the compiler
-// put the blocks it is given on the heap, where they do not move, rather than
-// on a goroutine stack, which moves as it grows. Submit does not allocate.
+// IOCB_FLAG_RESFD and the context's eventfd.
+//
+// The kernel identifies a request by its block's address (IoEvent.Obj,
+// Cancel), so Submit makes the compiler put the blocks it is given on the
+// heap, where they do not move, rather than on a goroutine stack, which
+// moves as it grows. Submit does not allocate.
 func (c *IoContext) Submit(iocbs []*IoControlBlock) (int, error) {
 	if !c.enter() {
 		return 0, ErrClosed
@@ -352,9 +347,10 @@ func (c *IoContext) maybeYield() {
 // Memory handed to the kernel is no longer used once Close returns.
 //
 // Close wakes GetEvents and Wait calls waiting on other goroutines, which
-// return ErrClosed, closes the context's eventfd if it has one, and returns once every method running on the context has
-// returned. Afterwards every method returns ErrClosed, except Close, which
-// does nothing and returns nil: Close is idempotent.
+// return ErrClosed, closes the context's eventfd if it has one, and returns
+// once every method running on the context has returned. Afterwards every
+// method returns ErrClosed, except Close, which does nothing and returns
+// nil: Close is idempotent.
 func (c *IoContext) Close() error {
 	if c == nil {
 		return ErrClosed

@@ -29,6 +29,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -152,11 +153,11 @@ func installTools(chosen []vmArch) error {
 	for _, a := range chosen {
 		need(a.qemu, a.qemuPkg)
 	}
-	foreign, _ := exec.Command("dpkg", "--print-foreign-architectures").Output()
+	out, _ := exec.Command("dpkg", "--print-foreign-architectures").Output()
+	foreign := strings.Fields(string(out))
 	var add []string
 	for _, a := range chosen {
-		if !strings.Contains(" "+strings.Join(strings.Fields(string(foreign)), " ")+" ", " "+a.debArch+" ") &&
-			!slicesContains(add, a.debArch) {
+		if !slices.Contains(foreign, a.debArch) && !slices.Contains(add, a.debArch) {
 			add = append(add, a.debArch)
 		}
 	}
@@ -187,15 +188,6 @@ func installTools(chosen []vmArch) error {
 		return cmd.Run()
 	}
 	return nil
-}
-
-func slicesContains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 func runCmd(name string, args ...string) error {
