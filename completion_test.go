@@ -514,3 +514,80 @@ func TestDirectIO(t *testing.T) {
 		t.Errorf("OpenDirect of a missing file: %v", err)
 	}
 }
+
+func TestEventfdSignal(t *testing.T) {
+	e, err := NewEventfd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if err := e.Signal(3); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Signal(4); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := e.Wait(context.Background()); n != 7 || err != nil {
+		t.Errorf("Wait after Signal(3), Signal(4) = %d, %v; want 7", n, err)
+	}
+	e.Close()
+	if _, err := e.Wait(context.Background()); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("Wait on a closed eventfd: %v, want os.ErrClosed", err)
+	}
+}
+
+// TestWaitPassesWakeupOn: two completions arrive together and bump the
+// eventfd once for both; the waiter that reads the count takes one, and must
+// pass the wake-up on so that the other waiter gets the second.
+func TestWaitPassesWakeupOn(t *testing.T) {
+	c := newContext(t, 8)
+	if _, err := c.Eventfd(); err != nil {
+		t.Fatal(err)
+	}
+	r, w := pipeFDs(t)
+	if n, err := c.Submit([]*IoControlBlock{pollCB(r, unix.POLLIN, 1), pollCB(r, unix.POLLIN, 2)}); n != 2 || err != nil {
+		t.Fatalf("Submit = %d, %v", n, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	got := make(chan uint64, 2)
+	for i := 0; i < 2; i++ {
+		go func() {
+			events := make([]IoEvent, 1)
+			if n, err := c.Wait(ctx, 1, events); n == 1 && err == nil {
+				got <- events[0].Data
+			} else {
+				t.Errorf("Wait = %d, %v", n, err)
+				got <- 0
+			}
+		}()
+	}
+	time.Sleep(20 * time.Millisecond) // both parked
+	unix.Write(w, []byte{1})
+	if a, b := <-got, <-got; a+b != 3 {
+		t.Errorf("the waiters got %d and %d, want 1 and 2", a, b)
+	}
+}
+
+// TestGetEventsYields: a GetEvents about to block lets the scheduler run at
+// most every yieldInterval (see maybeYield).
+func TestGetEventsYields(t *testing.T) {
+	c := newContext(t, 8)
+	events := make([]IoEvent, 1)
+	ts := unix.NsecToTimespec(int64(time.Millisecond))
+	c.GetEvents(1, events, &ts)
+	first := c.lastYield.Load()
+	if first == 0 {
+		t.Fatal("a blocking GetEvents did not yield")
+	}
+	c.GetEvents(1, events, &ts)
+	if c.lastYield.Load() != first {
+		t.Error("GetEvents yielded again within yieldInterval")
+	}
+	c.GetEvents(0, events, &unix.Timespec{}) // a poll never yields
+	time.Sleep(yieldInterval)
+	c.GetEvents(1, events, &ts)
+	if c.lastYield.Load() == first {
+		t.Error("GetEvents did not yield again after yieldInterval")
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -14,8 +15,9 @@ import (
 // a goroutine waiting on it is parked, not holding an OS thread. The kernel
 // adds 1 to it for each completed request marked with IOCB_FLAG_RESFD.
 type Eventfd struct {
-	f  *os.File
-	fd int
+	f      *os.File
+	fd     int
+	closed atomic.Bool
 }
 
 // NewEventfd creates an eventfd with a count of 0.
@@ -49,6 +51,9 @@ func (e *Eventfd) Wait(ctx context.Context) (uint64, error) {
 			return 0, context.DeadlineExceeded
 		}
 		if err := e.f.SetReadDeadline(deadline); err != nil {
+			if e.closed.Load() {
+				return 0, os.ErrClosed
+			}
 			return 0, err
 		}
 		stop := func() bool { return false }
@@ -59,6 +64,11 @@ func (e *Eventfd) Wait(ctx context.Context) (uint64, error) {
 		stop()
 		if err == nil && n == len(buf) {
 			return binary.NativeEndian.Uint64(buf[:]), nil
+		}
+		if e.closed.Load() {
+			// A file closed under us says "use of closed file", which is
+			// not os.ErrClosed.
+			return 0, os.ErrClosed
 		}
 		// A deadline may also be a late AfterFunc of an earlier call: the
 		// loop tells them apart by asking ctx again.
@@ -77,7 +87,10 @@ func (e *Eventfd) Signal(n uint64) error {
 }
 
 // Close closes the eventfd, waking goroutines in Wait.
-func (e *Eventfd) Close() error { return e.f.Close() }
+func (e *Eventfd) Close() error {
+	e.closed.Store(true)
+	return e.f.Close()
+}
 
 // Eventfd returns the context's eventfd, creating it on the first call. From
 // then on Submit marks every request that has no eventfd of its own with
