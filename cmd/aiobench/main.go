@@ -19,6 +19,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -27,6 +28,15 @@ import (
 )
 
 func main() {
+	// With a single P (GOMAXPROCS=1: taskset -c N, a one-CPU container),
+	// Go's sysmon takes the P away from any system call it sees blocked
+	// across two of its ticks, 20us apart once it is busy, and the I/O
+	// goroutine then hops between threads thousands of times a second. With
+	// an idle P to spare, sysmon leaves a system call alone for 10ms. Pinned
+	// to one CPU at iodepth 32 this took CPU per I/O from 5.8us to 4.7us.
+	if runtime.GOMAXPROCS(0) < 2 {
+		runtime.GOMAXPROCS(2)
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
