@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # compare-fio.sh: aiobench against fio's libaio engine, and against the pread
 # engine, on the same file: 4 KiB O_DIRECT random reads at iodepth 32 and 1,
-# runs interleaved, medians printed as a Markdown table.
+# runs interleaved, medians printed as a Markdown table. Each round pins
+# every run to one CPU (taskset), taking the CPUs in turn; -cpus none does
+# not pin. With -ram it reads a loop device over a file in /dev/shm instead:
+# a device fast enough that the programs, not the disk, set the pace.
 #
-#   bench/compare-fio.sh [-runs 3] [-runtime 5s] [-dir .] [-size 256M]
+#   bench/compare-fio.sh [-runs 4] [-runtime 5s] [-dir .] [-size 256M] [-cpus all] [-ram]
 #
 # Run it on a disk file system (not tmpfs): the file goes in -dir (default:
 # the current directory) and is removed at the end. It installs fio with

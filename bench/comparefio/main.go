@@ -40,12 +40,34 @@ func main() {
 	dir := flag.String("dir", ".", "directory for the test file (a disk file system)")
 	size := flag.String("size", "256M", "test file size")
 	cpusFlag := flag.String("cpus", "all", "CPUs the rounds are pinned to in turn: all, none, or a list such as 0,1")
+	ram := flag.Bool("ram", false, "read a loop device over /dev/shm instead of a file in -dir (root)")
 	flag.Parse()
 	cpus, err := parseCPUs(*cpusFlag)
 	fail(err)
 
 	file := filepath.Join(*dir, fmt.Sprintf(".comparefio-%d.dat", os.Getpid()))
-	defer os.Remove(file)
+	target := "a file in " + *dir
+	if *ram {
+		// A loop device with direct I/O over a file in /dev/shm: an
+		// asynchronous device (the loop driver's worker thread does the
+		// copies) fast enough that the programs, not the device, set the
+		// pace.
+		img := filepath.Join("/dev/shm", fmt.Sprintf("comparefio-%d.img", os.Getpid()))
+		f, err := os.Create(img)
+		fail(err)
+		fail(f.Truncate(mustSize(*size)))
+		f.Close()
+		defer os.Remove(img)
+		out, err := exec.Command("losetup", "--find", "--show", "--direct-io=on", img).Output()
+		if err != nil {
+			fail(fmt.Errorf("losetup (run as root): %v", err))
+		}
+		file = strings.TrimSpace(string(out))
+		defer exec.Command("losetup", "-d", file).Run()
+		target = "a loop device over /dev/shm"
+	} else {
+		defer os.Remove(file)
+	}
 	secs := fmt.Sprint(int(runtimeFlag.Seconds()))
 
 	// fio lays the file out, then every engine reads the same blocks.
@@ -167,8 +189,8 @@ func main() {
 	if cpus[0] >= 0 {
 		pin = fmt.Sprintf("pinned to CPUs %s in turn", strings.Trim(fmt.Sprint(cpus), "[]"))
 	}
-	fmt.Printf("4 KiB O_DIRECT random reads, %d interleaved rounds of %s runs, %s; medians (%s, %d CPUs, %s)\n\n",
-		*runs, runtimeFlag, pin, host, runtime.NumCPU(), kernel())
+	fmt.Printf("4 KiB O_DIRECT random reads of %s, %d interleaved rounds of %s runs, %s; medians (%s, %d CPUs, %s)\n\n",
+		target, *runs, runtimeFlag, pin, host, runtime.NumCPU(), kernel())
 	fmt.Println("| iodepth | fio libaio IOPS | aio IOPS | aio / fio | pread IOPS | aio / pread | CPU/I/O fio | CPU/I/O aio | whole process fio | whole process aio |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
 	for _, d := range []string{"32", "1"} {
@@ -215,6 +237,23 @@ func parseCPUs(s string) ([]int, error) {
 		cpus = append(cpus, n)
 	}
 	return cpus, nil
+}
+
+// mustSize reads -size as fio and aiobench do: a number with an optional
+// k, m or g (powers of 1024).
+func mustSize(s string) int64 {
+	t := strings.ToLower(strings.TrimSpace(s))
+	mult := int64(1)
+	if n := len(t); n > 0 {
+		if i := strings.IndexByte("kmg", t[n-1]); i >= 0 {
+			mult, t = int64(1)<<(10*(i+1)), t[:n-1]
+		}
+	}
+	v, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || v <= 0 {
+		fail(fmt.Errorf("-size: bad size %q", s))
+	}
+	return v * mult
 }
 
 func median[T any](xs []T, key func(T) float64) float64 {
