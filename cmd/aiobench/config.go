@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -131,7 +132,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&cfg.Engine, "engine", "aio", "aio (this package), or pread (iodepth goroutines doing pread)")
 	fs.IntVar(&cfg.Batch, "batch", 0, "most requests per io_submit (0: all that are ready)")
 	fs.IntVar(&cfg.CompleteMax, "iodepth_batch_complete_max", 1, "most completions reaped at a time (fio's option of that name)")
-	fs.BoolVar(&cfg.Verify, "verify", false, "write a pattern derived from the offset, and read every block back after the run")
+	fs.BoolVar(&cfg.Verify, "verify", false, "write a pattern derived from the offset (over the whole file first, when --rw writes), and read every block back after the run")
 	fs.StringVar(&cfg.OutputFormat, "output-format", "normal", "normal or json")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -172,11 +173,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	case cfg.Engine == "pread" && cfg.Batch != 0:
 		return bad("--batch is for the aio engine")
 	}
-	valid := false
-	for _, m := range rwModes {
-		valid = valid || cfg.RW == m
-	}
-	if !valid {
+	if !slices.Contains(rwModes, cfg.RW) {
 		return bad("--rw must be one of %s, not %q", strings.Join(rwModes, ", "), cfg.RW)
 	}
 	if cfg.Filename == "" {
@@ -192,6 +189,5 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	return cfg, nil
 }
 
-func (c *config) reads() bool  { return c.RW != "write" && c.RW != "randwrite" }
 func (c *config) writes() bool { return c.RW != "read" && c.RW != "randread" }
 func (c *config) random() bool { return strings.HasPrefix(c.RW, "rand") }

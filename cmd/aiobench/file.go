@@ -81,12 +81,18 @@ func openTarget(ctx context.Context, cfg *config) (fd int, size int64, err error
 		unix.Close(fd)
 		return -1, 0, fmt.Errorf("%s holds %d bytes, less than one block of %d: pass --size", cfg.Filename, have, cfg.BS)
 	}
-	if have < size {
-		if st.Mode&unix.S_IFMT == unix.S_IFBLK {
-			unix.Close(fd)
-			return -1, 0, fmt.Errorf("%s has %d bytes, --size asks for %d", cfg.Filename, have, size)
-		}
-		if err := layout(ctx, fd, have, size); err != nil {
+	if have < size && st.Mode&unix.S_IFMT == unix.S_IFBLK {
+		unix.Close(fd)
+		return -1, 0, fmt.Errorf("%s has %d bytes, --size asks for %d", cfg.Filename, have, size)
+	}
+	from := have
+	if cfg.Verify && cfg.writes() {
+		// The blocks the run does not write must hold the pattern too, or
+		// the check afterwards finds the file's old contents there.
+		from = 0
+	}
+	if from < size {
+		if err := layout(ctx, fd, from, size); err != nil {
 			unix.Close(fd)
 			return -1, 0, fmt.Errorf("laying out %s: %w", cfg.Filename, err)
 		}

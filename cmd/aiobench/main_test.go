@@ -118,8 +118,18 @@ func TestVerify(t *testing.T) {
 			t.Errorf("%s: verified %v blocks, want %d", rw, rep["verified_blocks"], 2<<20/4096)
 		}
 	}
-	// A block that does not hold its pattern is found.
+	// An existing file that does not hold the pattern gets it everywhere
+	// before the run, so blocks the run does not write pass too.
 	args := directArgs(t)
+	if err := os.WriteFile(args[1], bytes.Repeat([]byte{0xee}, 4<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rep := runJSON(t, append(args, "--runtime", "20ms", "--iodepth", "1", "--rw", "randwrite", "--verify")...)
+	if got, _ := rep["verified_blocks"].(float64); got != 4<<20/4096 {
+		t.Errorf("existing file: verified %v blocks, want %d", rep["verified_blocks"], 4<<20/4096)
+	}
+	// A block that does not hold its pattern is found.
+	args = directArgs(t)
 	name := args[1]
 	runJSON(t, append(args, "--size", "1M", "--runtime", "50ms", "--rw", "write", "--verify")...)
 	f, err := os.OpenFile(name, os.O_WRONLY, 0)
