@@ -37,18 +37,17 @@ import (
 
 // vmArch is how to boot one architecture.
 type vmArch struct {
-	goarch   string
-	env      []string // extra Go build environment
-	debArch  string   // Debian architecture
-	kernel   string   // Debian metapackage of the kernel
-	image    string   // the kernel file in /boot, %s being the version
-	qemu     string   // qemu binary
-	qemuPkg  string   // its Debian package
-	machine  []string // qemu machine arguments
-	disk     []string // qemu arguments attaching disk.img (%s)
-	console  string
-	modules  []string // to load, in order (their dependencies come first)
-	timeoutS int
+	goarch  string
+	env     []string // extra Go build environment
+	debArch string   // Debian architecture
+	kernel  string   // Debian metapackage of the kernel
+	image   string   // the kernel file in /boot, %s being the version
+	qemu    string   // qemu binary
+	qemuPkg string   // its Debian package
+	machine []string // qemu machine arguments
+	disk    []string // qemu arguments attaching disk.img (%s)
+	console string
+	modules []string // to load, in order (their dependencies come first)
 }
 
 var vmArches = []vmArch{
