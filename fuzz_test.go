@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -127,15 +128,6 @@ func (m *fileModel) read(off int64, n int) []byte {
 		out[i] = m.bytes[off+int64(i)]
 	}
 	return out
-}
-
-func errnoIn(e unix.Errno, set []unix.Errno) bool {
-	for _, s := range set {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }
 
 // FuzzSubmit drives the prep helpers and Submit with random opcodes, file
@@ -265,7 +257,7 @@ func fuzzOne(t *testing.T, e *fuzzEnv, d *decoder, model *fileModel) {
 	}
 	if err != nil {
 		var errno unix.Errno
-		if n != 0 || !errors.As(err, &errno) || !errnoIn(errno, fuzzSubmitErrnos) {
+		if n != 0 || !errors.As(err, &errno) || !slices.Contains(fuzzSubmitErrnos, errno) {
 			t.Fatalf("Submit(%+v) = %d, %v: not a documented error", *cb, n, err)
 		}
 		return
@@ -282,7 +274,7 @@ func fuzzOne(t *testing.T, e *fuzzEnv, d *decoder, model *fileModel) {
 	}
 	file := fd == e.wr || fd == e.rd || fd == e.direct
 	if ev.Res < 0 {
-		if errno := ev.Err(); errno == nil || !errnoIn(errno.(unix.Errno), fuzzEventErrnos) {
+		if errno := ev.Err(); errno == nil || !slices.Contains(fuzzEventErrnos, errno.(unix.Errno)) {
 			t.Fatalf("request %+v completed with Res %d: not a documented error", *cb, ev.Res)
 		}
 		if file && (opcode == IOCB_CMD_PWRITE || opcode == IOCB_CMD_PWRITEV) {
@@ -385,13 +377,12 @@ func fuzzReap(t *testing.T, e *fuzzEnv, cb *IoControlBlock) IoEvent {
 		}
 		return events[0]
 	}
-	if cb.LioOpcode != IOCB_CMD_POLL {
-		ts = unix.NsecToTimespec(int64(10 * time.Second))
-	} else if err := e.c.Cancel(cb, nil); err != nil && !errors.Is(err, unix.EINVAL) {
-		t.Fatalf("Cancel of a pending poll: %v", err)
-	} else {
-		ts = unix.NsecToTimespec(int64(10 * time.Second))
+	if cb.LioOpcode == IOCB_CMD_POLL {
+		if err := e.c.Cancel(cb, nil); err != nil && !errors.Is(err, unix.EINVAL) {
+			t.Fatalf("Cancel of a pending poll: %v", err)
+		}
 	}
+	ts = unix.NsecToTimespec(int64(10 * time.Second))
 	n, err := e.c.GetEvents(1, events, &ts)
 	if err != nil || n != 1 {
 		t.Fatalf("request %+v did not complete: %d, %v", *cb, n, err)
