@@ -365,6 +365,29 @@ func TestWaitSeesRequestsSubmittedBeforeEventfd(t *testing.T) {
 	}
 }
 
+// TestWaitCancelledWhilePolling: a Wait that polls the ring for requests
+// submitted before the eventfd existed returns exactly ctx.Err() when its
+// ctx, which has no deadline, is cancelled, never the deadline of its own
+// polling interval.
+func TestWaitCancelledWhilePolling(t *testing.T) {
+	c := newContext(t, 8)
+	r, _ := pipeFDs(t)
+	if n, err := c.Submit([]*IoControlBlock{pollCB(r, unix.POLLIN, 1)}); n != 1 || err != nil {
+		t.Fatalf("Submit = %d, %v", n, err)
+	}
+	events := make([]IoEvent, 1)
+	for i := 0; i < 50; i++ {
+		ctx, cancel := context.WithCancel(context.Background())
+		timer := time.AfterFunc(5*time.Millisecond, cancel)
+		n, err := c.Wait(ctx, 1, events)
+		timer.Stop()
+		cancel()
+		if n != 0 || err != context.Canceled {
+			t.Fatalf("round %d: Wait cancelled while polling = %d, %v; want 0, context.Canceled", i, n, err)
+		}
+	}
+}
+
 // threads returns how many OS threads the process has.
 func threads(t *testing.T) int {
 	b, err := os.ReadFile("/proc/self/status")

@@ -184,8 +184,18 @@ func (c *IoContext) Wait(ctx context.Context, minNr int, events []IoEvent) (n in
 		switch {
 		case c.state.Load()&closedBit != 0:
 			return n, ErrClosed
-		case err == nil || (cancel != nil && ctx.Err() == nil):
+		case err == nil:
 			continue
+		case ctx.Err() != nil:
+			// Whatever ended the wait, the caller's ctx is done: its error,
+			// not the one of the polling interval, which may have run out
+			// at the same moment.
+			return n, ctx.Err()
+		case cancel != nil && errors.Is(err, context.DeadlineExceeded):
+			if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+				return n, context.DeadlineExceeded // ctx's timer is late
+			}
+			continue // the polling interval: look at the ring again
 		default:
 			return n, err
 		}
