@@ -2,6 +2,7 @@ package aio
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"math/rand"
 	"os"
@@ -647,6 +648,28 @@ func TestClosed(t *testing.T) {
 	}
 	if err := (*IoContext)(nil).Close(); err != ErrClosed {
 		t.Errorf("nil Close = %v", err)
+	}
+	// Every later method, whether or not the eventfd existed before Close.
+	for _, withEventfd := range []bool{false, true} {
+		c, err := NewIoContext(4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if withEventfd {
+			if _, err := c.Eventfd(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c.Close()
+		if e, err := c.Eventfd(); e != nil || err != ErrClosed {
+			t.Errorf("Eventfd after Close (eventfd made before: %v) = %v, %v; want nil, ErrClosed", withEventfd, e, err)
+		}
+		if n, err := c.Wait(context.Background(), 1, make([]IoEvent, 1)); n != 0 || err != ErrClosed {
+			t.Errorf("Wait after Close (eventfd made before: %v) = %d, %v", withEventfd, n, err)
+		}
+		if n, err := c.PGetEvents(0, make([]IoEvent, 1), nil, nil); n != 0 || err != ErrClosed {
+			t.Errorf("PGetEvents after Close = %d, %v", n, err)
+		}
 	}
 	var zero IoContext
 	if _, err := zero.GetEvents(0, nil, &unix.Timespec{}); !errors.Is(err, unix.EINVAL) {

@@ -100,16 +100,13 @@ func (e *Eventfd) Close() error {
 // Requests submitted before the first call do not signal it; Wait still
 // sees them, by looking at the ring every millisecond until they are reaped.
 func (c *IoContext) Eventfd() (*Eventfd, error) {
-	if c == nil {
-		return nil, ErrClosed
-	}
-	if e := c.efd.Load(); e != nil {
-		return e, nil
-	}
 	if !c.enter() {
 		return nil, ErrClosed
 	}
 	defer c.leave()
+	if e := c.efd.Load(); e != nil {
+		return e, nil
+	}
 	c.efdMu.Lock()
 	defer c.efdMu.Unlock()
 	if e := c.efd.Load(); e != nil {
