@@ -514,6 +514,69 @@ func TestAllocBuffer(t *testing.T) {
 	}
 }
 
+// mapped reports whether the page at p is mapped, by asking mincore, which
+// fails with ENOMEM for an address that is not.
+func mapped(t *testing.T, p []byte) bool {
+	t.Helper()
+	var vec [1]byte
+	_, _, e := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&p[0])), 1, uintptr(unsafe.Pointer(&vec[0])))
+	if e != 0 && e != unix.ENOMEM {
+		t.Fatalf("mincore: %v", e)
+	}
+	return e == 0
+}
+
+// TestFreeBufferReslice: FreeBuffer takes any reslice of an AllocBuffer
+// buffer that ends where it does, and unmaps the whole buffer; a slice that
+// ends elsewhere, or that AllocBuffer did not return, gives EINVAL and is
+// left alone.
+func TestFreeBufferReslice(t *testing.T) {
+	page := os.Getpagesize()
+	for _, tt := range []struct {
+		name string
+		cut  func(b []byte) []byte
+	}{
+		{"b[page:]", func(b []byte) []byte { return b[page:] }},
+		{"b[3*page+1:]", func(b []byte) []byte { return b[3*page+1:] }},
+		{"b[page:2*page]", func(b []byte) []byte { return b[page : 2*page] }},
+		{"b[:1]", func(b []byte) []byte { return b[:1] }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := AllocBuffer(4 * page)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := FreeBuffer(tt.cut(b)); err != nil {
+				FreeBuffer(b)
+				t.Fatalf("FreeBuffer(%s) of a four-page buffer: %v", tt.name, err)
+			}
+			for i := 0; i < 4; i++ {
+				if mapped(t, b[i*page:]) {
+					t.Errorf("page %d of the buffer is still mapped", i)
+				}
+			}
+			if err := FreeBuffer(b); !errors.Is(err, unix.EINVAL) {
+				t.Errorf("FreeBuffer after FreeBuffer(%s): %v, want EINVAL", tt.name, err)
+			}
+		})
+	}
+	t.Run("not ending at its end", func(t *testing.T) {
+		b, err := AllocBuffer(4 * page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer FreeBuffer(b)
+		for _, s := range [][]byte{b[:page:page], b[page : 2*page : 3*page]} {
+			if err := FreeBuffer(s); !errors.Is(err, unix.EINVAL) {
+				t.Errorf("FreeBuffer of a slice with cap %d: %v, want EINVAL", cap(s), err)
+			}
+		}
+		if !mapped(t, b) || !mapped(t, b[3*page:]) {
+			t.Error("a refused FreeBuffer unmapped the buffer")
+		}
+	})
+}
+
 func TestDirectIO(t *testing.T) {
 	name, _ := tempFile(t, 1<<16, unix.O_RDONLY)
 	fd, err := OpenDirect(name, unix.O_RDWR, 0)

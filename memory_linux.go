@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -26,19 +28,51 @@ func AllocBuffer(size int) ([]byte, error) {
 	if n < size {
 		return nil, fmt.Errorf("aio: AllocBuffer(%d): too large", size)
 	}
-	return unix.Mmap(-1, 0, n, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	b, err := unix.Mmap(-1, 0, n, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		return nil, err
+	}
+	buffersMu.Lock()
+	buffers[bufferEnd(b)] = b
+	buffersMu.Unlock()
+	return b, nil
 }
 
-// FreeBuffer unmaps a buffer from AllocBuffer (or a reslice of it that ends
-// where it does). Using the memory afterwards crashes the program, and so
-// would the kernel's writes into it: free a buffer only once no request that
-// uses it is in flight. A slice that AllocBuffer did not return gives
-// EINVAL.
+// buffers holds every buffer AllocBuffer returned and FreeBuffer has not
+// freed, by the address of its end, which every reslice b[i:j] shares.
+var (
+	buffersMu sync.Mutex
+	buffers   = map[uintptr][]byte{}
+)
+
+// bufferEnd is the address just past b's capacity.
+func bufferEnd(b []byte) uintptr {
+	return uintptr(unsafe.Pointer(unsafe.SliceData(b))) + uintptr(cap(b))
+}
+
+// FreeBuffer unmaps a buffer from AllocBuffer, given the buffer or any
+// reslice of it that ends where it does: b[i:j] will do, b[i:j:k] with k
+// short of the end will not. It unmaps the whole buffer. Using the memory
+// afterwards crashes the program, and so would the kernel's writes into it:
+// free a buffer only once no request that uses it is in flight. A slice
+// that is not (part of) a buffer AllocBuffer returned and FreeBuffer has not
+// yet freed gives EINVAL, and nothing is unmapped.
 func FreeBuffer(b []byte) error {
 	if cap(b) == 0 {
 		return unix.EINVAL
 	}
-	return unix.Munmap(b[:cap(b)])
+	end := bufferEnd(b)
+	buffersMu.Lock()
+	defer buffersMu.Unlock()
+	m, ok := buffers[end]
+	if !ok || uintptr(unsafe.Pointer(unsafe.SliceData(b))) < uintptr(unsafe.Pointer(unsafe.SliceData(m))) {
+		return unix.EINVAL
+	}
+	if err := unix.Munmap(m); err != nil {
+		return err
+	}
+	delete(buffers, end)
+	return nil
 }
 
 // Request is an IoControlBlock that pins the Go memory it points to, with a
