@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+	"weak"
 
 	"golang.org/x/sys/unix"
 )
@@ -55,6 +56,62 @@ func TestPrepHelpers(t *testing.T) {
 	}
 	runtime.KeepAlive(buf)
 	runtime.KeepAlive(iovs)
+}
+
+// pinnedRead preps r to read into a new heap buffer and returns a weak
+// pointer to that buffer, which r then holds only through its pins.
+//
+//go:noinline
+func pinnedRead(r *Request, fd int) weak.Pointer[byte] {
+	buf := make([]byte, 4096)
+	r.PrepPread(fd, buf, 0)
+	return weak.Make(&buf[0])
+}
+
+// collected reports whether the garbage collector frees what w points to
+// within a few cycles.
+func collected[T any](w weak.Pointer[T]) bool {
+	for i := 0; i < 5; i++ {
+		runtime.GC()
+		if w.Value() == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// TestRequestPrepReleases: every Prep method of Request releases the pins
+// of the previous one, so that the buffer of a read followed by an fsync,
+// an fdatasync or a poll can be collected. The pins hold until then.
+func TestRequestPrepReleases(t *testing.T) {
+	fd := openFile(t, "/dev/zero", unix.O_RDONLY)
+	iovs := []unix.Iovec{{}}
+	for _, tt := range []struct {
+		name string
+		prep func(r *Request)
+	}{
+		{"PrepPread", func(r *Request) { r.PrepPread(fd, nil, 0) }},
+		{"PrepPwrite", func(r *Request) { r.PrepPwrite(fd, nil, 0) }},
+		{"PrepPreadv", func(r *Request) { r.PrepPreadv(fd, iovs, 0) }},
+		{"PrepPwritev", func(r *Request) { r.PrepPwritev(fd, iovs, 0) }},
+		{"PrepFsync", func(r *Request) { r.PrepFsync(fd) }},
+		{"PrepFdsync", func(r *Request) { r.PrepFdsync(fd) }},
+		{"PrepPoll", func(r *Request) { r.PrepPoll(fd, unix.POLLIN) }},
+		{"Release", func(r *Request) { r.Release() }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := new(Request)
+			defer r.Release()
+			w := pinnedRead(r, fd)
+			if collected(w) {
+				t.Fatal("a pinned buffer was collected")
+			}
+			tt.prep(r)
+			if !collected(w) {
+				t.Errorf("the previous buffer is still pinned after %s", tt.name)
+			}
+		})
+	}
 }
 
 // TestIoprioAndRwFlags submits what the helpers build and checks the

@@ -121,6 +121,25 @@ func (r *Request) PrepPwritev(fd int, iovs []unix.Iovec, offset int64) {
 	r.pinIovecs(iovs)
 }
 
+// PrepFsync releases r's pins and prepares an fsync (see
+// IoControlBlock.PrepFsync), which points to no memory.
+func (r *Request) PrepFsync(fd int) {
+	r.Release()
+	r.IoControlBlock.PrepFsync(fd)
+}
+
+// PrepFdsync releases r's pins and prepares an fdatasync.
+func (r *Request) PrepFdsync(fd int) {
+	r.Release()
+	r.IoControlBlock.PrepFdsync(fd)
+}
+
+// PrepPoll releases r's pins and prepares a poll, which points to no memory.
+func (r *Request) PrepPoll(fd int, events int16) {
+	r.Release()
+	r.IoControlBlock.PrepPoll(fd, events)
+}
+
 // Release unpins the memory r pinned. It may be called any number of times.
 func (r *Request) Release() { r.pinner.Unpin() }
 
