@@ -164,6 +164,13 @@ func (c *IoContext) leave() { c.state.Add(-1) }
 // Cancel), so Submit makes the compiler put the blocks it is given on the
 // heap, where they do not move, rather than on a goroutine stack, which
 // moves as it grows. Submit does not allocate.
+//
+// The kernel completes a request after it is submitted, and the package
+// tells the race detector so: what a goroutine wrote before a Submit, to the
+// blocks or to the buffers, happens before the return of every GetEvents,
+// PGetEvents or Wait that reaps a completion from the context after that
+// Submit, and before Close returns. A program that submits a block on one
+// goroutine and reaps and reuses it on another runs clean under -race.
 func (c *IoContext) Submit(iocbs []*IoControlBlock) (int, error) {
 	if !c.enter() {
 		return 0, ErrClosed
@@ -185,6 +192,7 @@ func (c *IoContext) Submit(iocbs []*IoControlBlock) (int, error) {
 			}
 		}
 	}
+	raceReleaseSubmit(c)
 	n, _, e := unix.Syscall(unix.SYS_IO_SUBMIT, c.id, uintptr(len(iocbs)), uintptr(p))
 	if e != 0 {
 		c.inflight.Add(-int64(len(iocbs)))
@@ -254,6 +262,9 @@ func (c *IoContext) getEvents(minNr int, events []IoEvent, timeout *unix.Timespe
 	n, looked := c.reapRing(events)
 	poll := timeout != nil && timeout.Sec == 0 && timeout.Nsec == 0
 	if looked && (n >= minNr || poll) {
+		if n > 0 {
+			raceAcquireReaped(c)
+		}
 		c.inflight.Add(-int64(n))
 		return n, nil
 	}
@@ -261,6 +272,7 @@ func (c *IoContext) getEvents(minNr int, events []IoEvent, timeout *unix.Timespe
 	n += k
 	c.inflight.Add(-int64(n))
 	if n > 0 {
+		raceAcquireReaped(c)
 		return n, nil // events reaped are never dropped for an error
 	}
 	return 0, err
@@ -379,6 +391,9 @@ func (c *IoContext) Close() error {
 	if efd := c.efd.Load(); efd != nil {
 		efd.Close() // wakes goroutines parked in Wait
 	}
+	// The kernel is done with every request: what was submitted happens
+	// before Close returns.
+	raceAcquireReaped(c)
 	if e != 0 {
 		return e
 	}
