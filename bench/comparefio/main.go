@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command comparefio runs aiobench and fio's libaio engine side by side on
 // one file, interleaved, and prints the medians as a Markdown table. It is
 // run by bench/compare-fio.sh, which builds aiobench and installs fio.

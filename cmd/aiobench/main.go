@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command aiobench measures disk I/O through Linux native AIO (this
 // repository's package aio) against what Go programs do today (goroutines
 // doing pread), with fio's option names.
