@@ -8,7 +8,6 @@ import (
 	"errors"
 	"math/rand"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -19,109 +18,6 @@ import (
 
 	"golang.org/x/sys/unix"
 )
-
-// newContext returns a context that the test closes when it ends.
-func newContext(t testing.TB, nr uint32) *IoContext {
-	t.Helper()
-	c, err := NewIoContext(nr)
-	if err != nil {
-		t.Fatalf("NewIoContext(%d): %v", nr, err)
-	}
-	t.Cleanup(func() {
-		if err := c.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
-	return c
-}
-
-// openFile opens name for the test, which closes it when it ends.
-func openFile(t testing.TB, name string, flags int) int {
-	t.Helper()
-	fd, err := unix.Open(name, flags|unix.O_CLOEXEC, 0o600)
-	if err != nil {
-		t.Fatalf("open %s: %v", name, err)
-	}
-	t.Cleanup(func() { unix.Close(fd) })
-	return fd
-}
-
-// tempFile creates a file of size bytes in a test directory and opens it.
-func tempFile(t testing.TB, size int64, flags int) (string, int) {
-	t.Helper()
-	name := filepath.Join(t.TempDir(), "data")
-	if err := os.WriteFile(name, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Truncate(name, size); err != nil {
-		t.Fatal(err)
-	}
-	return name, openFile(t, name, flags)
-}
-
-func addr(b []byte) uint64 { return uint64(uintptr(unsafe.Pointer(&b[0]))) }
-
-func readCB(fd int, buf []byte, off int64, data uint64) *IoControlBlock {
-	return &IoControlBlock{LioOpcode: IOCB_CMD_PREAD, Fildes: uint32(fd), Buf: addr(buf),
-		Nbytes: uint64(len(buf)), Offset: off, Data: data}
-}
-
-// submitAll submits every block, waiting while the ring is full for
-// another goroutine to reap; it reports false, having failed the test, on
-// any other error.
-func submitAll(t testing.TB, c *IoContext, cbs []*IoControlBlock) bool {
-	for k := 0; k < len(cbs); {
-		n, err := c.Submit(cbs[k:])
-		if errors.Is(err, unix.EAGAIN) {
-			time.Sleep(10 * time.Microsecond)
-			continue
-		}
-		if err != nil {
-			t.Errorf("Submit: %v", err)
-			return false
-		}
-		k += n
-	}
-	return true
-}
-
-// reap collects exactly n events, failing the test if they take longer than
-// a few seconds.
-func reap(t testing.TB, c *IoContext, n int) []IoEvent {
-	t.Helper()
-	events := make([]IoEvent, n)
-	got := 0
-	deadline := time.Now().Add(10 * time.Second)
-	for got < n {
-		ts := unix.NsecToTimespec(int64(time.Until(deadline)))
-		if ts.Sec < 0 || (ts.Sec == 0 && ts.Nsec <= 0) {
-			t.Fatalf("reaped %d of %d events in 10s", got, n)
-		}
-		k, err := c.GetEvents(n-got, events[got:], &ts)
-		if err != nil {
-			t.Fatalf("GetEvents: %v", err)
-		}
-		got += k
-	}
-	return events
-}
-
-// pending returns how many completions are waiting, reaping them.
-func pending(t testing.TB, c *IoContext) int {
-	t.Helper()
-	events := make([]IoEvent, 64)
-	total := 0
-	for {
-		n, err := c.GetEvents(0, events, &unix.Timespec{})
-		if err != nil {
-			t.Fatalf("GetEvents: %v", err)
-		}
-		if n == 0 {
-			return total
-		}
-		total += n
-	}
-}
 
 func TestNewIoContextZeroEvents(t *testing.T) {
 	c, err := NewIoContext(0)
@@ -200,21 +96,6 @@ func TestCancelCompletedRequest(t *testing.T) {
 	runtime.KeepAlive(buf)
 }
 
-// pipeFDs returns a pipe that the test closes when it ends.
-func pipeFDs(t testing.TB) (r, w int) {
-	t.Helper()
-	var p [2]int
-	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { unix.Close(p[0]); unix.Close(p[1]) })
-	return p[0], p[1]
-}
-
-func pollCB(fd int, events int16, data uint64) *IoControlBlock {
-	return &IoControlBlock{LioOpcode: IOCB_CMD_POLL, Fildes: uint32(fd), Buf: uint64(events), Data: data}
-}
-
 func TestCancelPoll(t *testing.T) {
 	c := newContext(t, 8)
 	r, _ := pipeFDs(t)
@@ -242,17 +123,6 @@ func TestCancelPoll(t *testing.T) {
 	if err := c.Cancel(cb, &result); !errors.Is(err, unix.EINVAL) {
 		t.Errorf("second Cancel = %v, want EINVAL", err)
 	}
-}
-
-// growStack makes the goroutine's stack grow, which moves it.
-//
-//go:noinline
-func growStack(n int) int {
-	var pad [1024]byte
-	if n == 0 {
-		return int(pad[0])
-	}
-	return growStack(n-1) + int(pad[n%len(pad)])
 }
 
 // TestObjAfterStackGrowth: a block the caller would otherwise keep on its
@@ -512,42 +382,6 @@ func TestResfd(t *testing.T) {
 		t.Errorf("eventfd counted %d completions, want the 2 with IOCB_FLAG_RESFD", got)
 	}
 	runtime.KeepAlive(buf)
-}
-
-// onThread runs f on a goroutine locked to its own OS thread and returns that
-// thread's id, so that the caller can signal exactly that thread.
-func onThread(f func()) (tid int, done <-chan struct{}) {
-	ids := make(chan int)
-	ch := make(chan struct{})
-	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		ids <- unix.Gettid()
-		f()
-		close(ch)
-	}()
-	return <-ids, ch
-}
-
-// interrupt sends SIGURG, which the Go runtime handles and otherwise
-// ignores, to thread tid every interval until done is closed or limit passes.
-func interrupt(t *testing.T, tid int, interval, limit time.Duration, done <-chan struct{}) (sent int) {
-	end := time.After(limit)
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-done:
-			return sent
-		case <-end:
-			return sent
-		case <-tick.C:
-			if err := unix.Tgkill(unix.Getpid(), tid, unix.SIGURG); err != nil {
-				t.Fatalf("tgkill: %v", err)
-			}
-			sent++
-		}
-	}
 }
 
 // TestGetEventsSignals waits in GetEvents while its thread is signalled over

@@ -8,14 +8,11 @@ import (
 	"errors"
 	"os"
 	"runtime"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 	"unsafe"
-	"weak"
 
 	"golang.org/x/sys/unix"
 )
@@ -58,28 +55,6 @@ func TestPrepHelpers(t *testing.T) {
 	}
 	runtime.KeepAlive(buf)
 	runtime.KeepAlive(iovs)
-}
-
-// pinnedRead preps r to read into a new heap buffer and returns a weak
-// pointer to that buffer, which r then holds only through its pins.
-//
-//go:noinline
-func pinnedRead(r *Request, fd int) weak.Pointer[byte] {
-	buf := make([]byte, 4096)
-	r.PrepPread(fd, buf, 0)
-	return weak.Make(&buf[0])
-}
-
-// collected reports whether the garbage collector frees what w points to
-// within a few cycles.
-func collected[T any](w weak.Pointer[T]) bool {
-	for i := 0; i < 5; i++ {
-		runtime.GC()
-		if w.Value() == nil {
-			return true
-		}
-	}
-	return false
 }
 
 // TestRequestPrepReleases: every Prep method of Request releases the pins
@@ -202,18 +177,6 @@ func TestRingReaping(t *testing.T) {
 		t.Errorf("%d events left over", k)
 	}
 	runtime.KeepAlive(buf)
-}
-
-// rawGetEvents is io_getevents without this package, retrying EINTR, which
-// the kernel returns whenever a signal is pending, even to a poll.
-func rawGetEvents(c *IoContext, minNr int, events []IoEvent, ts *unix.Timespec) (int, unix.Errno) {
-	for {
-		r, _, e := unix.Syscall6(unix.SYS_IO_GETEVENTS, c.id, uintptr(minNr), uintptr(len(events)),
-			uintptr(unsafe.Pointer(&events[0])), uintptr(unsafe.Pointer(ts)), 0)
-		if e != unix.EINTR {
-			return int(r), e
-		}
-	}
 }
 
 // TestRingHeaderFallback: with a ring header it does not recognise,
@@ -447,25 +410,6 @@ func TestWaitCancelledWhilePolling(t *testing.T) {
 	}
 }
 
-// threads returns how many OS threads the process has.
-func threads(t *testing.T) int {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "Threads:"); ok {
-			n, err := strconv.Atoi(strings.TrimSpace(v))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return n
-		}
-	}
-	t.Fatal("no Threads line")
-	return 0
-}
-
 // TestThousandWaiters parks 1,000 goroutines in Wait on 1,000 contexts: the
 // process keeps under 50 OS threads, where blocking in GetEvents would take
 // 1,000, and every waiter gets its completion.
@@ -571,18 +515,6 @@ func TestAllocBuffer(t *testing.T) {
 			t.Errorf("AllocBuffer(%d) succeeded", size)
 		}
 	}
-}
-
-// mapped reports whether the page at p is mapped, by asking mincore, which
-// fails with ENOMEM for an address that is not.
-func mapped(t *testing.T, p []byte) bool {
-	t.Helper()
-	var vec [1]byte
-	_, _, e := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&p[0])), 1, uintptr(unsafe.Pointer(&vec[0])))
-	if e != 0 && e != unix.ENOMEM {
-		t.Fatalf("mincore: %v", e)
-	}
-	return e == 0
 }
 
 // TestFreeBufferReslice: FreeBuffer takes any reslice of an AllocBuffer

@@ -3,33 +3,15 @@
 package aio
 
 import (
-	"encoding/binary"
 	"errors"
 	"math/rand"
 	"runtime"
 	"runtime/debug"
 	"sync"
 	"testing"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
-
-// blockPattern fills b with the pattern of block blk of seed: every 8
-// bytes hold seed, blk and the word's index, so any misplaced or stale byte
-// shows.
-func blockPattern(b []byte, seed, blk uint64) {
-	for i := 0; i+8 <= len(b); i += 8 {
-		binary.LittleEndian.PutUint64(b[i:], seed*0x9e3779b97f4a7c15^blk<<20^uint64(i))
-	}
-}
-
-// alignedGo returns n bytes of Go heap memory aligned to align.
-func alignedGo(n, align int) []byte {
-	b := make([]byte, n+align)
-	off := (align - int(uintptr(unsafe.Pointer(&b[0]))%uintptr(align))) % align
-	return b[off : off+n : off+n]
-}
 
 // TestGCStress reads thousands of O_DIRECT blocks, truly asynchronously,
 // into Go memory pinned by Request and into AllocBuffer memory, while the

@@ -19,33 +19,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// directFile creates a test file of size bytes holding blockPattern(seed)
-// and opens it with O_DIRECT, or skips the test where the file system
-// cannot.
-func directFile(t *testing.T, size int, seed uint64) (string, int) {
-	t.Helper()
-	name, _ := tempFile(t, 0, unix.O_RDONLY)
-	data := make([]byte, size)
-	for i := 0; i < size/4096; i++ {
-		blockPattern(data[i*4096:(i+1)*4096], seed, uint64(i))
-	}
-	if err := os.WriteFile(name, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	fd, err := OpenDirect(name, unix.O_RDWR, 0)
-	if errors.Is(err, ErrNoDirectIO) {
-		t.Skipf("no O_DIRECT here: %v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { unix.Close(fd) })
-	if mem, off, err := DirectIOAlignment(fd); err != nil || mem > 4096 || off > 4096 {
-		t.Skipf("O_DIRECT alignment %d/%d, %v", mem, off, err)
-	}
-	return name, fd
-}
-
 func TestEventErr(t *testing.T) {
 	for _, c := range []struct {
 		res  int64
