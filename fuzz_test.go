@@ -162,51 +162,77 @@ func FuzzSubmit(f *testing.F) {
 	})
 }
 
+// fuzzOne decodes one request from the input, submits it, reaps it and
+// holds the outcome against the model, in the four steps below.
 func fuzzOne(t *testing.T, e *fuzzEnv, d *decoder, model *fileModel) {
 	t.Helper()
-	opcode := uint16(d.byte())
-	if opcode >= 9 {
-		opcode = d.u16() // anything at all
+	req := decodeRequest(e, d)
+	decodeOptions(e, d, req.cb)
+	ev, ok := submitFuzzed(t, e, req.cb)
+	if ok {
+		checkFuzzed(t, e, model, req, ev)
+	}
+}
+
+// fuzzReq is a request that decodeRequest built, with what it takes to
+// judge its outcome.
+type fuzzReq struct {
+	cb     *IoControlBlock
+	opcode uint16
+	fd     int
+	sel    int // the index of fd among the candidates
+	length int
+	off    int64
+	data   []byte   // what a write carries
+	room   []byte   // where a read lands
+	segs   [][]byte // what a vectored request transfers, in order
+}
+
+// decodeRequest takes from the input an opcode, a descriptor, a length,
+// an offset and a fill byte, and prepares a block with them.
+func decodeRequest(e *fuzzEnv, d *decoder) *fuzzReq {
+	r := &fuzzReq{cb: new(IoControlBlock)}
+	r.opcode = uint16(d.byte())
+	if r.opcode >= 9 {
+		r.opcode = d.u16() // anything at all
 	}
 	fds := []int{e.wr, e.direct, e.rd, e.pr, e.pw, e.closedFd, -1, e.efd}
-	sel := int(d.byte()) % len(fds)
-	fd := fds[sel]
-	if fd < 0 && sel == 1 {
-		fd = e.wr // no O_DIRECT here
+	r.sel = int(d.byte()) % len(fds)
+	r.fd = fds[r.sel]
+	if r.fd < 0 && r.sel == 1 {
+		r.fd = e.wr // no O_DIRECT here
 	}
-	length := int(d.u16()) % (fuzzBuf + 1)
-	var off int64
+	r.length = int(d.u16()) % (fuzzBuf + 1)
 	if mode := d.byte(); mode < 200 {
-		off = int64(d.u16()) * int64(mode%16+1) // small: in and around the file
-		if sel == 1 {
-			off &^= 511
-			length &^= 511
+		r.off = int64(d.u16()) * int64(mode%16+1) // small: in and around the file
+		if r.sel == 1 {
+			r.off &^= 511
+			r.length &^= 511
 		}
 	} else {
-		off = int64(d.u64()) // anywhere, negative included
+		r.off = int64(d.u64()) // anywhere, negative included
 	}
 	fill := d.byte()
-	data := e.mem[:fuzzBuf]
-	for i := range data {
-		data[i] = fill + byte(i*7)
+	r.data = e.mem[:fuzzBuf]
+	for i := range r.data {
+		r.data[i] = fill + byte(i*7)
 	}
-	room := e.mem[fuzzBuf : 2*fuzzBuf]
-	clear(room)
+	r.room = e.mem[fuzzBuf : 2*fuzzBuf]
+	clear(r.room)
 
-	cb := new(IoControlBlock)
-	var segs [][]byte // what a vectored request transfers, in order
-	switch opcode {
+	cb, fd, off := r.cb, r.fd, r.off
+	switch r.opcode {
 	case IOCB_CMD_PREAD:
-		cb.PrepPread(fd, room[:length], off)
+		cb.PrepPread(fd, r.room[:r.length], off)
 	case IOCB_CMD_PWRITE:
-		cb.PrepPwrite(fd, data[:length], off)
+		cb.PrepPwrite(fd, r.data[:r.length], off)
 	case IOCB_CMD_PREADV, IOCB_CMD_PWRITEV:
 		n := int(d.byte()) % (len(e.iovs) + 1)
-		src := room
-		if opcode == IOCB_CMD_PWRITEV {
-			src = data
+		src := r.room
+		if r.opcode == IOCB_CMD_PWRITEV {
+			src = r.data
 		}
-		per := length / max(n, 1)
+		per := r.length / max(n, 1)
 		for i := 0; i < n; i++ {
 			seg := src[i*per : (i+1)*per]
 			if per > 0 {
@@ -215,9 +241,9 @@ func fuzzOne(t *testing.T, e *fuzzEnv, d *decoder, model *fileModel) {
 				e.iovs[i].Base = nil
 			}
 			e.iovs[i].SetLen(per)
-			segs = append(segs, seg)
+			r.segs = append(r.segs, seg)
 		}
-		if opcode == IOCB_CMD_PREADV {
+		if r.opcode == IOCB_CMD_PREADV {
 			cb.PrepPreadv(fd, e.iovs[:n], off)
 		} else {
 			cb.PrepPwritev(fd, e.iovs[:n], off)
@@ -229,8 +255,15 @@ func fuzzOne(t *testing.T, e *fuzzEnv, d *decoder, model *fileModel) {
 	case IOCB_CMD_POLL:
 		cb.PrepPoll(fd, int16(d.u16()))
 	default: // NOOP, 4, and everything else: no memory attached
-		cb.LioOpcode, cb.Fildes, cb.Offset = opcode, uint32(fd), off
+		cb.LioOpcode, cb.Fildes, cb.Offset = r.opcode, uint32(fd), off
 	}
+	return r
+}
+
+// decodeOptions takes from the input the request's options: RWF flags,
+// known and unknown, an eventfd or a descriptor that is not one, an I/O
+// priority, and a non-zero Reserved2.
+func decodeOptions(e *fuzzEnv, d *decoder, cb *IoControlBlock) {
 	flags := d.byte()
 	if flags&1 != 0 {
 		cb.RwFlags = int32(d.u16()) // known RWF bits and unknown ones
@@ -252,7 +285,13 @@ func fuzzOne(t *testing.T, e *fuzzEnv, d *decoder, model *fileModel) {
 		cb.Reserved2 = uint64(d.byte()) + 1
 	}
 	cb.Data = 0xfeed
+}
 
+// submitFuzzed submits the block and reaps its completion. It reports false
+// when Submit refused the block, with an error it documents; any other
+// outcome of Submit fails the test.
+func submitFuzzed(t *testing.T, e *fuzzEnv, cb *IoControlBlock) (IoEvent, bool) {
+	t.Helper()
 	n, err := e.c.Submit([]*IoControlBlock{cb})
 	if os.Getenv("FUZZ_DEBUG") != "" {
 		t.Logf("submit %+v -> %d, %v", *cb, n, err)
@@ -262,7 +301,7 @@ func fuzzOne(t *testing.T, e *fuzzEnv, d *decoder, model *fileModel) {
 		if n != 0 || !errors.As(err, &errno) || !slices.Contains(fuzzSubmitErrnos, errno) {
 			t.Fatalf("Submit(%+v) = %d, %v: not a documented error", *cb, n, err)
 		}
-		return
+		return IoEvent{}, false
 	}
 	if n != 1 {
 		t.Fatalf("Submit = %d, nil", n)
@@ -271,43 +310,54 @@ func fuzzOne(t *testing.T, e *fuzzEnv, d *decoder, model *fileModel) {
 	if ev.Data != 0xfeed || ev.Obj != uint64(uintptr(unsafe.Pointer(cb))) {
 		t.Fatalf("event %+v is not the request's", ev)
 	}
-	if ev.Res < 0 && os.Getenv("FUZZ_DEBUG") != "" {
-		t.Logf("-> Res %d", ev.Res)
-	}
-	file := fd == e.wr || fd == e.rd || fd == e.direct
+	return ev, true
+}
+
+// checkFuzzed holds a completion against the model: a failure must be a
+// documented errno (and a failed write may have written part of its data);
+// a write brings the model up to date, and a read must return what the
+// model holds.
+func checkFuzzed(t *testing.T, e *fuzzEnv, model *fileModel, r *fuzzReq, ev IoEvent) {
+	t.Helper()
+	cb, opcode := r.cb, r.opcode
+	debug := os.Getenv("FUZZ_DEBUG") != ""
+	file := r.fd == e.wr || r.fd == e.rd || r.fd == e.direct
 	if ev.Res < 0 {
+		if debug {
+			t.Logf("-> Res %d", ev.Res)
+		}
 		if errno := ev.Err(); errno == nil || !slices.Contains(fuzzEventErrnos, errno.(unix.Errno)) {
 			t.Fatalf("request %+v completed with Res %d: not a documented error", *cb, ev.Res)
 		}
 		if file && (opcode == IOCB_CMD_PWRITE || opcode == IOCB_CMD_PWRITEV) {
-			attempted := data[:length]
+			attempted := r.data[:r.length]
 			if opcode == IOCB_CMD_PWRITEV {
-				attempted = bytes.Join(segs, nil)
+				attempted = bytes.Join(r.segs, nil)
 			}
-			reconcileFailedWrite(t, e, model, off, attempted)
+			reconcileFailedWrite(t, e, model, r.off, attempted)
 		}
 		return
 	}
-	if os.Getenv("FUZZ_DEBUG") != "" {
-		t.Logf("op %d fd sel %d off %d len %d flags %#x rw %#x -> Res %d", opcode, sel, off, length, cb.Flags, cb.RwFlags, ev.Res)
+	if debug {
+		t.Logf("op %d fd sel %d off %d len %d flags %#x rw %#x -> Res %d", opcode, r.sel, r.off, r.length, cb.Flags, cb.RwFlags, ev.Res)
 	}
-	// Success: keep the model up to date, and check what reads returned.
 	if !file {
 		return
 	}
-	where := off
+	where := r.off
 	if cb.RwFlags&unix.RWF_APPEND != 0 {
 		where = model.size
 	}
 	switch opcode {
 	case IOCB_CMD_PWRITE:
-		model.write(where, data[:ev.Res])
+		model.write(where, r.data[:ev.Res])
 	case IOCB_CMD_PWRITEV:
-		model.write(where, bytes.Join(segs, nil)[:ev.Res])
+		model.write(where, bytes.Join(r.segs, nil)[:ev.Res])
 	case IOCB_CMD_PREAD:
-		checkRead(t, cb, room[:ev.Res], model.read(off, length))
+		checkRead(t, cb, r.room[:ev.Res], model.read(r.off, r.length))
 	case IOCB_CMD_PREADV:
-		checkRead(t, cb, bytes.Join(segs, nil)[:ev.Res], model.read(off, len(bytes.Join(segs, nil))))
+		all := bytes.Join(r.segs, nil)
+		checkRead(t, cb, all[:ev.Res], model.read(r.off, len(all)))
 	}
 }
 
