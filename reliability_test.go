@@ -300,190 +300,223 @@ func soakWrites(t *testing.T) int {
 	return 3000
 }
 
+// The shape of TestSoak: blocks of the file, writer and reader goroutines,
+// and requests per batch.
+const soakBlocks, soakWriters, soakReaders, soakBatch = 256, 3, 3, 8
+
 // TestSoak is the data-integrity soak: writer goroutines write patterned
 // blocks with O_DIRECT through one context, in batches, some with
 // RWF_DSYNC, with IOCB_CMD_FSYNC now and then, while reader goroutines read
 // blocks back through the same context; one goroutine reaps for all. Every
 // block read back must hold the last generation written to it.
 func TestSoak(t *testing.T) {
-	const blocks, writers, readers, batch = 256, 3, 3, 8
-	_, fd := directFile(t, blocks*4096, 0)
-	c := newContext(t, 128)
-	total := soakWrites(t)
+	_, fd := directFile(t, soakBlocks*4096, 0)
+	s := &soak{t: t, c: newContext(t, 128), fd: fd, total: soakWrites(t)}
 
-	// state[b] is gen<<1 | busy: the generation the block holds, and
-	// whether a write of it is in flight.
-	var state [blocks]atomic.Uint64
-	type done struct{ res int64 }
-	var slots sync.Map // Data -> chan done
-	var nextID atomic.Uint64
-	submit := func(cbs []*IoControlBlock) []chan done {
-		chans := make([]chan done, len(cbs))
-		for i, cb := range cbs {
-			cb.Data = nextID.Add(1)
-			chans[i] = make(chan done, 1)
-			slots.Store(cb.Data, chans[i])
-		}
-		if !submitAll(t, c, cbs) {
-			return nil
-		}
-		return chans
-	}
 	stopReap := make(chan struct{})
 	var reaper sync.WaitGroup
 	reaper.Add(1)
-	go func() {
-		defer reaper.Done()
-		events := make([]IoEvent, 64)
-		for {
-			ts := unix.NsecToTimespec(int64(5 * time.Millisecond))
-			n, err := c.GetEvents(1, events, &ts)
-			if err != nil {
-				t.Errorf("GetEvents: %v", err)
-				return
-			}
-			for _, ev := range events[:n] {
-				ch, ok := slots.LoadAndDelete(ev.Data)
-				if !ok {
-					t.Errorf("completion of unknown request %d", ev.Data)
-					continue
-				}
-				ch.(chan done) <- done{ev.Res}
-			}
-			if n == 0 {
-				select {
-				case <-stopReap:
-					return
-				default:
-				}
-			}
-		}
-	}()
+	go func() { defer reaper.Done(); s.reap(stopReap) }()
 
-	var written, verified atomic.Int64
 	var wg sync.WaitGroup
-	for w := 0; w < writers; w++ {
+	for w := 0; w < soakWriters; w++ {
 		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rnd := rand.New(rand.NewSource(int64(w)))
-			reqs := make([]Request, batch)
-			bufs := make([][]byte, batch)
-			for i := range bufs {
-				bufs[i] = alignedGo(4096, 4096)
-			}
-			defer func() {
-				for i := range reqs {
-					reqs[i].Release()
-				}
-			}()
-			for round := 0; written.Load() < int64(total); round++ {
-				var cbs []*IoControlBlock
-				var mine []int
-				for i := 0; i < batch; i++ {
-					b := (rnd.Intn(blocks/writers))*writers + w // this writer's blocks only
-					s := state[b].Load()
-					if s&1 != 0 || !state[b].CompareAndSwap(s, s|1) {
-						continue
-					}
-					blockPattern(bufs[i], s>>1+1, uint64(b))
-					reqs[i].PrepPwrite(fd, bufs[i], int64(b)*4096)
-					if rnd.Intn(3) == 0 {
-						reqs[i].RwFlags = unix.RWF_DSYNC
-					}
-					cbs = append(cbs, &reqs[i].IoControlBlock)
-					mine = append(mine, b)
-				}
-				if round%5 == 4 {
-					fsync := new(IoControlBlock)
-					fsync.PrepFsync(fd)
-					cbs = append(cbs, fsync)
-				}
-				for i, ch := range submit(cbs) {
-					d := <-ch
-					if i >= len(mine) { // the fsync
-						if d.res != 0 {
-							t.Errorf("fsync: Res %d", d.res)
-						}
-						continue
-					}
-					if d.res != 4096 {
-						t.Errorf("write of block %d: Res %d", mine[i], d.res)
-					}
-					state[mine[i]].Add(1) // gen+1, not busy: (s|1)+1 = (gen+1)<<1
-				}
-				written.Add(int64(len(mine)))
-			}
-		}()
+		go func() { defer wg.Done(); s.write(w) }()
 	}
-	for r := 0; r < readers; r++ {
+	for r := 0; r < soakReaders; r++ {
 		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rnd := rand.New(rand.NewSource(int64(100 + r)))
-			mem, err := AllocBuffer(batch * 4096)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			defer FreeBuffer(mem)
-			want := make([]byte, 4096)
-			for written.Load() < int64(total) {
-				cbs := make([]*IoControlBlock, batch)
-				bs := make([]int, batch)
-				before := make([]uint64, batch)
-				for i := range cbs {
-					bs[i] = rnd.Intn(blocks)
-					before[i] = state[bs[i]].Load()
-					cbs[i] = new(IoControlBlock)
-					cbs[i].PrepPread(fd, mem[i*4096:(i+1)*4096], int64(bs[i])*4096)
-				}
-				for i, ch := range submit(cbs) {
-					d := <-ch
-					if d.res != 4096 {
-						t.Errorf("read of block %d: Res %d", bs[i], d.res)
-						continue
-					}
-					// Only a block that no write touched meanwhile says
-					// what it must hold.
-					if s := state[bs[i]].Load(); s != before[i] || s&1 != 0 {
-						continue
-					}
-					blockPattern(want, before[i]>>1, uint64(bs[i]))
-					if !bytes.Equal(mem[i*4096:(i+1)*4096], want) {
-						t.Errorf("block %d does not hold generation %d", bs[i], before[i]>>1)
-						return
-					}
-					verified.Add(1)
-				}
-			}
-		}()
+		go func() { defer wg.Done(); s.read(r) }()
 	}
 	wg.Wait()
 	close(stopReap)
 	reaper.Wait()
 
-	// Last, every block, read back after a final fsync.
-	if err := unix.Fsync(fd); err != nil {
+	s.checkFile()
+	t.Logf("%d block writes, %d reads verified during the run, %d blocks at the end",
+		s.written.Load(), s.verified.Load(), soakBlocks)
+	if s.verified.Load() == 0 {
+		t.Error("no read was verified during the run")
+	}
+}
+
+// soak is what TestSoak's goroutines share.
+type soak struct {
+	t     *testing.T
+	c     *IoContext
+	fd    int
+	total int // block writes to do
+
+	// state[b] is gen<<1 | busy: the generation the block holds, and
+	// whether a write of it is in flight.
+	state [soakBlocks]atomic.Uint64
+
+	slots  sync.Map // Data -> chan int64, which gets the completion's Res
+	nextID atomic.Uint64
+
+	written, verified atomic.Int64
+}
+
+// submit numbers the blocks, submits them all and returns the channels
+// their results arrive on, or nil when Submit failed.
+func (s *soak) submit(cbs []*IoControlBlock) []chan int64 {
+	chans := make([]chan int64, len(cbs))
+	for i, cb := range cbs {
+		cb.Data = s.nextID.Add(1)
+		chans[i] = make(chan int64, 1)
+		s.slots.Store(cb.Data, chans[i])
+	}
+	if !submitAll(s.t, s.c, cbs) {
+		return nil
+	}
+	return chans
+}
+
+// reap hands every completion to the goroutine that waits for it, until
+// stop is closed and no completion is left.
+func (s *soak) reap(stop <-chan struct{}) {
+	events := make([]IoEvent, 64)
+	for {
+		ts := unix.NsecToTimespec(int64(5 * time.Millisecond))
+		n, err := s.c.GetEvents(1, events, &ts)
+		if err != nil {
+			s.t.Errorf("GetEvents: %v", err)
+			return
+		}
+		for _, ev := range events[:n] {
+			ch, ok := s.slots.LoadAndDelete(ev.Data)
+			if !ok {
+				s.t.Errorf("completion of unknown request %d", ev.Data)
+				continue
+			}
+			ch.(chan int64) <- ev.Res
+		}
+		if n == 0 {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+		}
+	}
+}
+
+// write is writer w: batches of writes of its own blocks (every
+// soakWriters-th from w), each block one generation further, some with
+// RWF_DSYNC, every fifth batch with an fsync, until the soak has done its
+// writes.
+func (s *soak) write(w int) {
+	rnd := rand.New(rand.NewSource(int64(w)))
+	reqs := make([]Request, soakBatch)
+	bufs := make([][]byte, soakBatch)
+	for i := range bufs {
+		bufs[i] = alignedGo(4096, 4096)
+	}
+	defer func() {
+		for i := range reqs {
+			reqs[i].Release()
+		}
+	}()
+	for round := 0; s.written.Load() < int64(s.total); round++ {
+		var cbs []*IoControlBlock
+		var mine []int
+		for i := 0; i < soakBatch; i++ {
+			b := (rnd.Intn(soakBlocks/soakWriters))*soakWriters + w
+			st := s.state[b].Load()
+			if st&1 != 0 || !s.state[b].CompareAndSwap(st, st|1) {
+				continue
+			}
+			blockPattern(bufs[i], st>>1+1, uint64(b))
+			reqs[i].PrepPwrite(s.fd, bufs[i], int64(b)*4096)
+			if rnd.Intn(3) == 0 {
+				reqs[i].RwFlags = unix.RWF_DSYNC
+			}
+			cbs = append(cbs, &reqs[i].IoControlBlock)
+			mine = append(mine, b)
+		}
+		if round%5 == 4 {
+			fsync := new(IoControlBlock)
+			fsync.PrepFsync(s.fd)
+			cbs = append(cbs, fsync)
+		}
+		for i, ch := range s.submit(cbs) {
+			res := <-ch
+			if i >= len(mine) { // the fsync
+				if res != 0 {
+					s.t.Errorf("fsync: Res %d", res)
+				}
+				continue
+			}
+			if res != 4096 {
+				s.t.Errorf("write of block %d: Res %d", mine[i], res)
+			}
+			s.state[mine[i]].Add(1) // gen+1, not busy: (st|1)+1 = (gen+1)<<1
+		}
+		s.written.Add(int64(len(mine)))
+	}
+}
+
+// read is reader r: batches of reads of random blocks into AllocBuffer
+// memory, each checked against the generation its block held, when no
+// write touched the block meanwhile.
+func (s *soak) read(r int) {
+	rnd := rand.New(rand.NewSource(int64(100 + r)))
+	mem, err := AllocBuffer(soakBatch * 4096)
+	if err != nil {
+		s.t.Error(err)
+		return
+	}
+	defer FreeBuffer(mem)
+	want := make([]byte, 4096)
+	for s.written.Load() < int64(s.total) {
+		cbs := make([]*IoControlBlock, soakBatch)
+		bs := make([]int, soakBatch)
+		before := make([]uint64, soakBatch)
+		for i := range cbs {
+			bs[i] = rnd.Intn(soakBlocks)
+			before[i] = s.state[bs[i]].Load()
+			cbs[i] = new(IoControlBlock)
+			cbs[i].PrepPread(s.fd, mem[i*4096:(i+1)*4096], int64(bs[i])*4096)
+		}
+		for i, ch := range s.submit(cbs) {
+			if res := <-ch; res != 4096 {
+				s.t.Errorf("read of block %d: Res %d", bs[i], res)
+				continue
+			}
+			// Only a block that no write touched meanwhile says what it
+			// must hold.
+			if st := s.state[bs[i]].Load(); st != before[i] || st&1 != 0 {
+				continue
+			}
+			blockPattern(want, before[i]>>1, uint64(bs[i]))
+			if !bytes.Equal(mem[i*4096:(i+1)*4096], want) {
+				s.t.Errorf("block %d does not hold generation %d", bs[i], before[i]>>1)
+				return
+			}
+			s.verified.Add(1)
+		}
+	}
+}
+
+// checkFile reads every block back after a final fsync: each must hold
+// the last generation written to it.
+func (s *soak) checkFile() {
+	t := s.t
+	if err := unix.Fsync(s.fd); err != nil {
 		t.Fatal(err)
 	}
-	mem, err := AllocBuffer(blocks * 4096)
+	mem, err := AllocBuffer(soakBlocks * 4096)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer FreeBuffer(mem)
-	if n, err := unix.Pread(fd, mem, 0); n != len(mem) || err != nil {
+	if n, err := unix.Pread(s.fd, mem, 0); n != len(mem) || err != nil {
 		t.Fatalf("pread = %d, %v", n, err)
 	}
 	want := make([]byte, 4096)
-	for b := 0; b < blocks; b++ {
-		blockPattern(want, state[b].Load()>>1, uint64(b))
+	for b := 0; b < soakBlocks; b++ {
+		blockPattern(want, s.state[b].Load()>>1, uint64(b))
 		if !bytes.Equal(mem[b*4096:(b+1)*4096], want) {
-			t.Fatalf("block %d does not hold its last generation %d", b, state[b].Load()>>1)
+			t.Fatalf("block %d does not hold its last generation %d", b, s.state[b].Load()>>1)
 		}
-	}
-	t.Logf("%d block writes, %d reads verified during the run, %d blocks at the end", written.Load(), verified.Load(), blocks)
-	if verified.Load() == 0 {
-		t.Error("no read was verified during the run")
 	}
 }
