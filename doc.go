@@ -1,3 +1,7 @@
+// Copyright 2026 The kernelio/aio Authors. All rights reserved.
+// Use of this source code is governed by a BSD-style license that can be
+// found in the LICENSE file.
+
 // Package aio is Linux native asynchronous I/O for Go: io_setup, io_submit,
 // io_getevents, io_cancel and io_destroy, with the kernel's struct iocb and
 // struct io_event laid out right for every architecture.

@@ -1,4 +1,8 @@
 #!/usr/bin/env bash
+# Copyright 2026 The kernelio/aio Authors. All rights reserved.
+# Use of this source code is governed by a BSD-style license that can be
+# found in the LICENSE file.
+#
 # compare-fio.sh: aiobench against fio's libaio engine, and against the pread
 # engine, on the same file: 4 KiB O_DIRECT random reads at iodepth 32 and 1,
 # runs interleaved, medians printed as a Markdown table. Each round pins
