@@ -77,12 +77,6 @@
 // test them with errors.Is(err, unix.EINVAL). Errors of the I/O itself (EIO,
 // EINVAL for a misaligned O_DIRECT buffer, EAGAIN for RWF_NOWAIT) do not come
 // from Submit but in IoEvent.Res, as a negated errno.
-//
-// # Regeneration
-//
-// The zaio_linux_GOARCH.go files are written by mkall.sh from
-// <linux/aio_abi.h> through cgo -godefs, once per architecture; they are not
-// to be edited by hand.
 package aio
 
 //go:generate ./mkall.sh
