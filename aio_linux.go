@@ -159,9 +159,9 @@ func (c *IoContext) leave() { c.state.Add(-1) }
 // that the kernel cannot drive asynchronously (see the package
 // documentation) do the I/O during Submit, which then may block.
 //
-// The blocks are only read during the call and may be reused afterwards; the
-// memory their Buf fields point to may not, until their completions are
-// reaped: see the package documentation. Once Eventfd has been called,
+// The blocks may be reused once Submit returns; the memory they point to
+// may not, until their completions are reaped: see "Memory handed to the
+// kernel" in the package documentation. Once Eventfd has been called,
 // Submit marks every block that has no eventfd of its own with
 // IOCB_FLAG_RESFD and the context's eventfd.
 //

@@ -53,23 +53,35 @@
 //
 // # Memory handed to the kernel
 //
+// This section is the one statement of the rules; the methods that take
+// memory refer to it.
+//
 // Buf holds a plain address, and the kernel reads or writes the memory there
 // after Submit has returned, until the completion is reaped. Go's garbage
 // collector cannot see that use: memory it considers unreachable may be freed
 // and reused while the kernel still writes into it, and a goroutine's stack
-// moves when it grows. So a buffer given to the kernel must
+// moves when it grows. So from Submit until its completion is reaped, memory
+// handed to the kernel (a buffer, or for the vectored opcodes the unix.Iovec
+// array and every buffer it points to) must
 //
 //   - not live on a goroutine stack: allocate it on the heap (make, new) or
-//     outside the Go heap (unix.Mmap);
-//   - stay reachable until its completion has been reaped: keep it in a
-//     structure you hold, and touch neither it nor its length meanwhile;
-//   - for O_DIRECT, be aligned to the file's logical block size, as must the
-//     length and the offset; unix.Mmap gives page-aligned memory.
+//     outside the Go heap (AllocBuffer, unix.Mmap);
+//   - stay reachable and where it is: keep it in a structure you hold, and
+//     touch neither it nor its length meanwhile;
+//   - for O_DIRECT, be aligned as DirectIOAlignment says, as must the length
+//     and the offset.
 //
-// The same holds for a unix.Iovec array and the buffers it points to. The
-// IoControlBlock itself is only read during Submit and may be reused once
-// Submit returns; IoEvent.Obj reports its address, which stays meaningful as
-// long as the caller keeps the block at that address.
+// AllocBuffer memory meets all three: it is page-aligned, outside the Go
+// heap, and neither moved nor freed until FreeBuffer, which must wait until
+// no request uses it. Request meets the first two for Go memory: it pins what
+// its Prep methods are given until Release.
+//
+// The IoControlBlock itself is only read during Submit, which may set its
+// Flags and Resfd (see IoContext.Eventfd); it may be reused, or prepared
+// again, once Submit returns. IoEvent.Obj reports its address, which stays
+// meaningful as long as the caller keeps the block at that address. Close
+// waits for every request in flight: once it returns, the kernel uses none
+// of the memory it was handed.
 //
 // # Errors
 //

@@ -12,26 +12,35 @@ import (
 
 // The Prep methods reset a block and fill it in for one operation, as
 // libaio's io_prep_* functions do. They store the address of the memory they
-// are given and nothing else: that memory must stay where it is, and
-// reachable, until the completion is reaped (see the package documentation;
-// Request pins it for you). An empty buffer is allowed and transfers nothing.
+// are given and nothing else. An empty buffer is allowed and transfers
+// nothing.
 
-// PrepPread makes cb read len(buf) bytes from fd at offset into buf.
+// PrepPread makes cb read len(buf) bytes from fd at offset into buf. It
+// stores buf's address only: see "Memory handed to the kernel" in the
+// package documentation, or use Request.PrepPread, which pins buf.
 func (cb *IoControlBlock) PrepPread(fd int, buf []byte, offset int64) {
 	cb.prepRW(IOCB_CMD_PREAD, fd, unsafe.Pointer(unsafe.SliceData(buf)), len(buf), offset)
 }
 
-// PrepPwrite makes cb write buf to fd at offset.
+// PrepPwrite makes cb write buf to fd at offset. It stores buf's address
+// only: see "Memory handed to the kernel" in the package documentation, or
+// use Request.PrepPwrite, which pins buf.
 func (cb *IoControlBlock) PrepPwrite(fd int, buf []byte, offset int64) {
 	cb.prepRW(IOCB_CMD_PWRITE, fd, unsafe.Pointer(unsafe.SliceData(buf)), len(buf), offset)
 }
 
-// PrepPreadv makes cb read from fd at offset into the buffers of iovs.
+// PrepPreadv makes cb read from fd at offset into the buffers of iovs. It
+// stores the address of iovs only: see "Memory handed to the kernel" in the
+// package documentation, or use Request.PrepPreadv, which pins iovs and its
+// buffers.
 func (cb *IoControlBlock) PrepPreadv(fd int, iovs []unix.Iovec, offset int64) {
 	cb.prepRW(IOCB_CMD_PREADV, fd, unsafe.Pointer(unsafe.SliceData(iovs)), len(iovs), offset)
 }
 
-// PrepPwritev makes cb write the buffers of iovs to fd at offset.
+// PrepPwritev makes cb write the buffers of iovs to fd at offset. It stores
+// the address of iovs only: see "Memory handed to the kernel" in the package
+// documentation, or use Request.PrepPwritev, which pins iovs and its
+// buffers.
 func (cb *IoControlBlock) PrepPwritev(fd int, iovs []unix.Iovec, offset int64) {
 	cb.prepRW(IOCB_CMD_PWRITEV, fd, unsafe.Pointer(unsafe.SliceData(iovs)), len(iovs), offset)
 }

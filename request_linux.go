@@ -11,10 +11,12 @@ import (
 )
 
 // Request is an IoControlBlock that pins the Go memory it points to, with a
-// runtime.Pinner, from its Prep call until Release: the garbage collector
-// will neither free nor move that memory while the kernel may use it, even
-// if the caller lets go of it, and a buffer the compiler would have kept on
-// a goroutine stack goes to the heap instead.
+// runtime.Pinner, from its Prep call until Release. That meets the first two
+// rules of "Memory handed to the kernel" in the package documentation: the
+// garbage collector neither frees nor moves the memory, even if the caller
+// lets go of it, and a buffer the compiler would have kept on a goroutine
+// stack goes to the heap instead. Alignment for O_DIRECT is still the
+// caller's to get right.
 //
 // Submit &r.IoControlBlock. Call Release once the request's completion has
 // been reaped; the next Prep call releases the previous pins itself. A
