@@ -485,6 +485,15 @@ func TestClosed(t *testing.T) {
 		if err := c.Cancel(cb, &IoEvent{}); err != ErrClosed {
 			t.Errorf("Cancel after Close = %v", err)
 		}
+		if n, err := c.PGetEvents(0, make([]IoEvent, 1), nil, nil); n != 0 || err != ErrClosed {
+			t.Errorf("PGetEvents after Close = %d, %v", n, err)
+		}
+		if e, err := c.Eventfd(); e != nil || err != ErrClosed {
+			t.Errorf("Eventfd after Close = %v, %v", e, err)
+		}
+		if n, err := c.Wait(context.Background(), 0, nil); n != 0 || err != ErrClosed {
+			t.Errorf("Wait after Close = %d, %v", n, err)
+		}
 	}
 	if err := (*IoContext)(nil).Close(); err != ErrClosed {
 		t.Errorf("nil Close = %v", err)

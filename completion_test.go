@@ -370,6 +370,39 @@ func TestWait(t *testing.T) {
 	}
 }
 
+// TestWaitKeepsWhatItReaped: a Wait that ends with an error still counts
+// and stores the events it took, which are not delivered again; with minNr
+// 0 it does not wait.
+func TestWaitKeepsWhatItReaped(t *testing.T) {
+	c := newContext(t, 8)
+	r, w := pipeFDs(t)
+	events := make([]IoEvent, 2)
+	start := time.Now()
+	if n, err := c.Wait(context.Background(), 0, events); n != 0 || err != nil {
+		t.Errorf("Wait(minNr 0) on an idle context = %d, %v; want 0, nil", n, err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("Wait(minNr 0) took %v", d)
+	}
+	if n, err := c.Submit([]*IoControlBlock{pollCB(r, unix.POLLIN, 5), pollCB(w, unix.POLLOUT, 6)}); n != 2 || err != nil {
+		t.Fatalf("Submit = %d, %v", n, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	// The pipe is writable, not readable: one completion of the two.
+	n, err := c.Wait(ctx, 2, events)
+	if n != 1 || err != context.DeadlineExceeded || events[0].Data != 6 {
+		t.Fatalf("Wait(minNr 2) with one completion = %d, %v, %+v; want 1, DeadlineExceeded, Data 6", n, err, events[0])
+	}
+	unix.Write(w, []byte{1})
+	if ev := reap(t, c, 1)[0]; ev.Data != 5 {
+		t.Errorf("after the partial Wait, reaped %+v; want the other poll", ev)
+	}
+	if k := pending(t, c); k != 0 {
+		t.Errorf("%d completions delivered twice", k)
+	}
+}
+
 // TestWaitSeesRequestsSubmittedBeforeEventfd: requests that went in before
 // the context had an eventfd never signal it, and Wait still returns them.
 func TestWaitSeesRequestsSubmittedBeforeEventfd(t *testing.T) {
@@ -596,12 +629,24 @@ func TestDirectIO(t *testing.T) {
 	}
 }
 
-func TestEventfdSignal(t *testing.T) {
+// TestEventfd holds Eventfd to its documentation: a new one counts 0;
+// Signal adds to the count and Wait returns it and resets it to 0; Wait
+// returns ctx.Err() when ctx is done first; Close wakes a parked Wait, and
+// Wait on a closed eventfd says os.ErrClosed.
+func TestEventfd(t *testing.T) {
 	e, err := NewEventfd()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer e.Close()
+	short := func() (uint64, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+		defer cancel()
+		return e.Wait(ctx)
+	}
+	if n, err := short(); n != 0 || err != context.DeadlineExceeded {
+		t.Errorf("Wait on a new eventfd = %d, %v; want 0, DeadlineExceeded", n, err)
+	}
 	if err := e.Signal(3); err != nil {
 		t.Fatal(err)
 	}
@@ -611,9 +656,108 @@ func TestEventfdSignal(t *testing.T) {
 	if n, err := e.Wait(context.Background()); n != 7 || err != nil {
 		t.Errorf("Wait after Signal(3), Signal(4) = %d, %v; want 7", n, err)
 	}
+	if n, err := short(); n != 0 || err != context.DeadlineExceeded {
+		t.Errorf("Wait after the count was read = %d, %v; want 0, DeadlineExceeded", n, err)
+	}
+	cctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(10*time.Millisecond, cancel)
+	if n, err := e.Wait(cctx); n != 0 || err != context.Canceled {
+		t.Errorf("Wait cancelled = %d, %v; want 0, context.Canceled", n, err)
+	}
+
+	errc := make(chan error)
+	go func() {
+		_, err := e.Wait(context.Background())
+		errc <- err
+	}()
+	time.Sleep(20 * time.Millisecond) // parked
 	e.Close()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, os.ErrClosed) {
+			t.Errorf("Wait woken by Close: %v, want os.ErrClosed", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not wake Wait")
+	}
 	if _, err := e.Wait(context.Background()); !errors.Is(err, os.ErrClosed) {
 		t.Errorf("Wait on a closed eventfd: %v, want os.ErrClosed", err)
+	}
+}
+
+// TestContextEventfd: a context has one eventfd, made on the first call;
+// from then on Submit attaches it to every block that has no eventfd of its
+// own and leaves the caller's alone, whose completions do not wake Wait;
+// Close closes it.
+func TestContextEventfd(t *testing.T) {
+	c, err := NewIoContext(8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	e, err := c.Eventfd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, err := c.Eventfd(); again != e || err != nil {
+		t.Errorf("second Eventfd = %p, %v; want the first, %p", again, err, e)
+	}
+	own, err := NewEventfd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer own.Close()
+	r, w := pipeFDs(t)
+	mine, theirs := pollCB(r, unix.POLLIN, 1), pollCB(r, unix.POLLIN, 2)
+	mine.SetEventfd(own.Fd())
+	if n, err := c.Submit([]*IoControlBlock{mine, theirs}); n != 2 || err != nil {
+		t.Fatalf("Submit = %d, %v", n, err)
+	}
+	if mine.Resfd != uint32(own.Fd()) {
+		t.Errorf("Submit replaced the caller's eventfd %d with %d", own.Fd(), mine.Resfd)
+	}
+	if theirs.Flags&IOCB_FLAG_RESFD == 0 || theirs.Resfd != uint32(e.Fd()) {
+		t.Errorf("Submit did not attach the context's eventfd: Flags %#x Resfd %d", theirs.Flags, theirs.Resfd)
+	}
+	unix.Write(w, []byte{1})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if n, err := own.Wait(ctx); n != 1 || err != nil {
+		t.Errorf("the caller's eventfd counted %d, %v; want 1", n, err)
+	}
+	if n, err := e.Wait(ctx); n != 1 || err != nil {
+		t.Errorf("the context's eventfd counted %d, %v; want 1", n, err)
+	}
+	reap(t, c, 2)
+
+	// A completion that signals only the caller's eventfd does not wake a
+	// parked Wait, which sees it only when something else wakes it: here,
+	// its deadline. The completion stays in the ring.
+	mine.PrepPoll(r, unix.POLLIN)
+	mine.SetEventfd(own.Fd())
+	type result struct {
+		n   int
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		short, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		n, err := c.Wait(short, 1, make([]IoEvent, 1))
+		done <- result{n, err}
+	}()
+	time.Sleep(50 * time.Millisecond)                                      // parked
+	if n, err := c.Submit([]*IoControlBlock{mine}); n != 1 || err != nil { // completes at once
+		t.Fatalf("Submit = %d, %v", n, err)
+	}
+	if res := <-done; res.n != 0 || res.err != context.DeadlineExceeded {
+		t.Errorf("Wait while only the caller's eventfd was signalled = %d, %v; want 0, DeadlineExceeded", res.n, res.err)
+	}
+	reap(t, c, 1)
+
+	c.Close()
+	if _, err := e.Wait(context.Background()); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("the context's eventfd after Close: %v, want os.ErrClosed", err)
 	}
 }
 
