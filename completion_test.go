@@ -116,10 +116,25 @@ func TestIoprioAndRwFlags(t *testing.T) {
 	if got, _ := os.ReadFile(name); !bytes.Equal(got, buf) {
 		t.Error("the file does not hold what was written")
 	}
-	r.PrepPread(fd, buf, 0)
-	r.SetIoprio(5, 0) // no such class
-	if n, err := c.Submit([]*IoControlBlock{&r.IoControlBlock}); n != 0 || !errors.Is(err, unix.EINVAL) {
-		t.Errorf("Submit with I/O priority class 5 = %d, %v; want EINVAL", n, err)
+	// Out of range, the kernel refuses them, whatever bits they would
+	// spill into (a level of 8 or more would otherwise be a hint to newer
+	// kernels, a class of 8 or more would wrap to another class).
+	for _, p := range []struct{ class, level int }{
+		{5, 0}, // no such class
+		{IOPRIO_CLASS_BE, IOPRIO_NR_LEVELS},
+		{IOPRIO_CLASS_BE, IOPRIO_NR_LEVELS + 1},
+		{IOPRIO_CLASS_BE, -1},
+		{8, 0},
+		{8 + IOPRIO_CLASS_BE, 0},
+		{-1, 0},
+	} {
+		r.PrepPread(fd, buf, 0)
+		r.SetIoprio(p.class, p.level)
+		if n, err := c.Submit([]*IoControlBlock{&r.IoControlBlock}); n != 0 || !errors.Is(err, unix.EINVAL) {
+			t.Errorf("Submit with I/O priority class %d level %d (%#x) = %d, %v; want EINVAL",
+				p.class, p.level, uint16(r.Reqprio), n, err)
+			reap(t, c, n)
+		}
 	}
 }
 

@@ -88,9 +88,19 @@ func (cb *IoControlBlock) SetIoprio(class, level int) {
 }
 
 // IoprioValue builds the I/O priority value of a class and a level, as
-// IOPRIO_PRIO_VALUE does in C. Bits beyond the class and level fields are
-// kept, so that the kernel rejects a value out of range rather than this
-// function hiding it.
+// IOPRIO_PRIO_VALUE does in C (Linux 6.5 and later): class<<IOPRIO_CLASS_SHIFT
+// | level. A class outside 0 to 7 or a level outside 0 to IOPRIO_NR_LEVELS-1
+// gives the value of the invalid class 7 instead, which the kernel rejects
+// with EINVAL, rather than bits that would spill into the hint or wrap to
+// another class, which the kernel would take.
 func IoprioValue(class, level int) int16 {
+	if class < 0 || class > IOPRIO_CLASS_MASK || level < 0 || level >= IOPRIO_NR_LEVELS {
+		v := uint16(ioprioClassInvalid << IOPRIO_CLASS_SHIFT)
+		return int16(v)
+	}
 	return int16(class<<IOPRIO_CLASS_SHIFT | level)
 }
+
+// ioprioClassInvalid is IOPRIO_CLASS_INVALID, which Linux 6.1's headers,
+// those the constants are generated from, do not have yet.
+const ioprioClassInvalid = 7
