@@ -642,6 +642,40 @@ func TestDirectIO(t *testing.T) {
 	if _, err := OpenDirect("/nonexistent/x", unix.O_RDONLY, 0); !errors.Is(err, unix.ENOENT) {
 		t.Errorf("OpenDirect of a missing file: %v", err)
 	}
+	// O_DIRECT and O_CLOEXEC are added to the caller's flags.
+	if fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0); err != nil || fl&unix.O_DIRECT == 0 || fl&unix.O_ACCMODE != unix.O_RDWR {
+		t.Errorf("OpenDirect's file status flags %#x, %v; want O_RDWR|O_DIRECT", fl, err)
+	}
+	if fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil || fl&unix.FD_CLOEXEC == 0 {
+		t.Errorf("OpenDirect's descriptor flags %#x, %v; want FD_CLOEXEC", fl, err)
+	}
+	// Where neither statx nor a block device says, 4096.
+	r, _ := pipeFDs(t)
+	if mem, off, err := DirectIOAlignment(r); mem != 4096 || off != 4096 || err != nil {
+		t.Errorf("DirectIOAlignment of a pipe = %d, %d, %v; want 4096, 4096, nil", mem, off, err)
+	}
+}
+
+// TestRequestMovesStackBufferToHeap: a buffer the compiler would keep on
+// the stack goes to the heap when a Request pins it, where it does not
+// move.
+func TestRequestMovesStackBufferToHeap(t *testing.T) {
+	var r Request
+	defer r.Release()
+	// Pinning a buffer already on the heap allocates nothing, once the
+	// Pinner has its room: what the local buffer costs is the buffer.
+	heap := make([]byte, 64)
+	if allocs := testing.AllocsPerRun(10, func() { r.PrepPread(0, heap, 0); r.Release() }); allocs != 0 {
+		t.Fatalf("pinning a heap buffer allocates %v times", allocs)
+	}
+	allocs := testing.AllocsPerRun(10, func() {
+		var local [64]byte
+		r.PrepPread(0, local[:], 0)
+		r.Release()
+	})
+	if allocs < 1 {
+		t.Errorf("a local buffer pinned by Request was not allocated on the heap (%v allocations)", allocs)
+	}
 }
 
 // TestEventfd holds Eventfd to its documentation: a new one counts 0;
