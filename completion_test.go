@@ -331,6 +331,41 @@ func TestPGetEvents(t *testing.T) {
 	reap(t, c, 1)
 }
 
+// TestPGetEventsSigmask: the mask PGetEvents passes reaches the kernel for
+// the wait. On a thread signalled over and over, io_pgetevents with SIGURG
+// blocked waits out its timeout, where without a mask it fails with EINTR
+// (which PGetEvents would retry, hiding the difference: hence the
+// unexported call).
+func TestPGetEventsSigmask(t *testing.T) {
+	c := newContext(t, 8)
+	var mask unix.Sigset_t
+	bit := uint(unix.SIGURG - 1)
+	size := unsafe.Sizeof(mask.Val[0]) * 8
+	mask.Val[bit/uint(size)] |= 1 << (bit % uint(size))
+	for _, tt := range []struct {
+		name   string
+		sigset *aioSigset
+		want   unix.Errno
+	}{
+		{"no mask", &aioSigset{}, unix.EINTR},
+		{"SIGURG blocked", &aioSigset{sigmask: &mask, size: sizeofKernelSigset}, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var e unix.Errno
+			events := make([]IoEvent, 1)
+			tid, done := onThread(func() {
+				ts := unix.NsecToTimespec(int64(200 * time.Millisecond))
+				_, e = pgetevents(c.id, 1, 1, unsafe.Pointer(&events[0]), &ts, tt.sigset)
+			})
+			interrupt(t, tid, 5*time.Millisecond, 10*time.Second, done)
+			<-done
+			if e != tt.want {
+				t.Errorf("io_pgetevents on a thread sent SIGURG every 5ms: %v, want %v", e, tt.want)
+			}
+		})
+	}
+}
+
 func TestWait(t *testing.T) {
 	c := newContext(t, 8)
 	r, w := pipeFDs(t)
