@@ -7,6 +7,7 @@
 package aio
 
 import (
+	"context"
 	"runtime"
 	"testing"
 
@@ -81,4 +82,27 @@ func BenchmarkRawGetEventsEmptyRing(b *testing.B) {
 			b.Fatal(n, e)
 		}
 	}
+}
+
+// BenchmarkQueueDo is one request through a Queue from parallel goroutines:
+// a 512-byte read of /dev/zero, which the kernel does inside io_submit, so
+// that the Queue's own cost shows.
+func BenchmarkQueueDo(b *testing.B) {
+	q := newQueue(b, 128)
+	fd := openFile(b, "/dev/zero", unix.O_RDONLY)
+	b.ReportAllocs()
+	b.SetParallelism(16)
+	b.RunParallel(func(pb *testing.PB) {
+		buf := heapBytes(512)
+		var cb IoControlBlock
+		cb.PrepPread(fd, buf, 0)
+		for pb.Next() {
+			if ev, err := q.Do(context.Background(), &cb); err != nil || ev.Res != 512 {
+				b.Fatal(ev, err)
+			}
+		}
+		runtime.KeepAlive(buf)
+	})
+	st := q.Stats()
+	b.ReportMetric(float64(st.Requests)/float64(st.Submits), "reqs/io_submit")
 }

@@ -30,3 +30,7 @@ func raceReleaseSubmit(c *IoContext) {
 func raceAcquireReaped(c *IoContext) {
 	runtime.RaceAcquire(unsafe.Pointer(&c.id))
 }
+
+// raceEnabled says whether the race detector is on, which allocates
+// where the package itself does not.
+const raceEnabled = true
