@@ -24,35 +24,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// openTestFile creates a file of size bytes of pattern in a test directory
-// and opens it as a File, skipping the test where O_DIRECT is refused.
-func openTestFile(t testing.TB, size int, opts ...FileOption) (*File, []byte) {
-	t.Helper()
-	name := filepath.Join(t.TempDir(), "file")
-	data := make([]byte, size)
-	for i := range data {
-		data[i] = byte(i*7 + i/251)
-	}
-	if err := os.WriteFile(name, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	f, err := Open(name, os.O_RDWR, 0, opts...)
-	if errors.Is(err, ErrNoDirectIO) {
-		t.Skipf("no O_DIRECT here: %v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.Close() })
-	return f, data
-}
-
-// at returns a slice of n bytes whose address is misalign bytes past a
-// 4096-byte boundary.
-func at(n, misalign int) []byte {
-	return alignedGo(n+misalign, 4096)[misalign:][:n:n]
-}
-
 func TestFileReadAtContract(t *testing.T) {
 	const size = 3*4096 + 100
 	f, data := openTestFile(t, size)
