@@ -40,6 +40,7 @@ type VM struct {
 	QemuPkg string   // its Debian package
 	Machine []string // qemu machine, CPU and firmware arguments
 	Disk    []string // qemu arguments attaching the disk image (%s)
+	CPUs    int      // for -smp
 	Console string   // the console device, for console=
 	Append  []string // more kernel arguments
 	Modules []string // to load, in order (their dependencies are found)
@@ -60,7 +61,7 @@ var All = []Arch{
 			Qemu: "qemu-system-arm", QemuPkg: "qemu-system-arm",
 			Machine: []string{"-M", "virt", "-cpu", "cortex-a15"},
 			Disk:    []string{"-drive", "file=%s,if=none,id=d0,format=raw", "-device", "virtio-blk-device,drive=d0"},
-			Console: "ttyAMA0", Modules: []string{"virtio_mmio", "virtio_blk", "crc32c_generic", "ext4"},
+			CPUs:    2, Console: "ttyAMA0", Modules: []string{"virtio_mmio", "virtio_blk", "crc32c_generic", "ext4"},
 		}},
 	{GOARCH: "arm64", DebArch: "arm64", Triplet: "aarch64-linux-gnu",
 		CC: "aarch64-linux-gnu-gcc", CCPackage: "gcc-aarch64-linux-gnu",
@@ -69,7 +70,7 @@ var All = []Arch{
 			Qemu: "qemu-system-aarch64", QemuPkg: "qemu-system-arm",
 			Machine: []string{"-M", "virt", "-cpu", "cortex-a57"},
 			Disk:    virtioPCIDisk,
-			Console: "ttyAMA0", Modules: []string{"virtio_pci", "virtio_blk", "crc32c_generic", "ext4"},
+			CPUs:    2, Console: "ttyAMA0", Modules: []string{"virtio_pci", "virtio_blk", "crc32c_generic", "ext4"},
 		}},
 	{GOARCH: "loong64", DebArch: "loong64", Triplet: "loongarch64-linux-gnu",
 		// Debian 12 has no loongarch64 gcc; its clang 16 targets it.
@@ -83,9 +84,9 @@ var All = []Arch{
 			// that GOMIPS=hardfloat wants.
 			Kernel: "linux-image-4kc-malta", Image: "vmlinuz-%s",
 			Qemu: "qemu-system-mipsel", QemuPkg: "qemu-system-mips",
-			Machine: []string{"-M", "malta", "-cpu", "24Kf"},
+			Machine: []string{"-M", "malta", "-cpu", "24Kf", "-vga", "none"},
 			Disk:    virtioPCIDisk,
-			Console: "ttyS0", Append: maltaAppend,
+			CPUs:    1, Console: "ttyS0", Append: maltaAppend,
 			Modules: []string{"virtio_pci", "virtio_blk", "crc32c_generic", "ext4"},
 		}},
 	{GOARCH: "mips64", DebArch: "mips64", Triplet: "mips64-linux-gnuabi64",
@@ -95,9 +96,9 @@ var All = []Arch{
 		VM: &VM{
 			Kernel: "linux-image-5kc-malta", Image: "vmlinuz-%s",
 			Qemu: "qemu-system-mips64el", QemuPkg: "qemu-system-mips",
-			Machine: []string{"-M", "malta", "-cpu", "5KEf"},
+			Machine: []string{"-M", "malta", "-cpu", "5KEf", "-vga", "none"},
 			Disk:    virtioPCIDisk,
-			Console: "ttyS0", Append: maltaAppend,
+			CPUs:    1, Console: "ttyS0", Append: maltaAppend,
 			Modules: []string{"virtio_pci", "virtio_blk", "crc32c_generic", "ext4"},
 		}},
 	{GOARCH: "ppc64", DebArch: "ppc64", Triplet: "powerpc64-linux-gnu",
@@ -109,7 +110,7 @@ var All = []Arch{
 			Qemu: "qemu-system-ppc64", QemuPkg: "qemu-system-ppc",
 			Machine: []string{"-M", "pseries", "-cpu", "power9", "-vga", "none"},
 			Disk:    virtioPCIDisk,
-			Console: "hvc0", Modules: []string{"virtio_pci", "virtio_blk", "crc32c_generic", "ext4"},
+			CPUs:    2, Console: "hvc0", Modules: []string{"virtio_pci", "virtio_blk", "crc32c_generic", "ext4"},
 		}},
 	{GOARCH: "riscv64", DebArch: "riscv64", Triplet: "riscv64-linux-gnu",
 		CC: "riscv64-linux-gnu-gcc", CCPackage: "gcc-riscv64-linux-gnu",
@@ -120,7 +121,7 @@ var All = []Arch{
 			Qemu: "qemu-system-riscv64", QemuPkg: "qemu-system-misc",
 			Machine: []string{"-M", "virt", "-bios", "default"},
 			Disk:    virtioPCIDisk,
-			Console: "ttyS0", Modules: []string{"virtio_pci", "virtio_blk", "crc32c_generic", "ext4"},
+			CPUs:    2, Console: "ttyS0", Modules: []string{"virtio_pci", "virtio_blk", "crc32c_generic", "ext4"},
 		}},
 	{GOARCH: "s390x", DebArch: "s390x", Triplet: "s390x-linux-gnu",
 		CC: "s390x-linux-gnu-gcc", CCPackage: "gcc-s390x-linux-gnu",
@@ -129,7 +130,7 @@ var All = []Arch{
 			Qemu: "qemu-system-s390x", QemuPkg: "qemu-system-misc",
 			Machine: []string{"-M", "s390-ccw-virtio"},
 			Disk:    []string{"-drive", "file=%s,if=none,id=d0,format=raw", "-device", "virtio-blk-ccw,drive=d0"},
-			Console: "ttysclp0", Modules: []string{"virtio_blk", "crc32c_generic", "ext4"},
+			CPUs:    2, Console: "ttysclp0", Modules: []string{"virtio_blk", "crc32c_generic", "ext4"},
 		}},
 }
 
