@@ -58,19 +58,19 @@ var All = []Arch{
 		CC: "arm-linux-gnueabihf-gcc", CCPackage: "gcc-arm-linux-gnueabihf",
 		VM: &VM{
 			Kernel: "linux-image-armmp-lpae", Image: "vmlinuz-%s",
-			Qemu: "qemu-system-arm", QemuPkg: "qemu-system-arm",
+			Qemu: "qemu-system-arm", QemuPkg: "qemu-system-arm", CPUs: 2,
 			Machine: []string{"-M", "virt", "-cpu", "cortex-a15"},
 			Disk:    []string{"-drive", "file=%s,if=none,id=d0,format=raw", "-device", "virtio-blk-device,drive=d0"},
-			CPUs:    2, Console: "ttyAMA0", Modules: []string{"virtio_mmio", "virtio_blk", "crc32c_generic", "ext4"},
+			Console: "ttyAMA0", Modules: []string{"virtio_mmio", "virtio_blk", "crc32c_generic", "ext4"},
 		}},
 	{GOARCH: "arm64", DebArch: "arm64", Triplet: "aarch64-linux-gnu",
 		CC: "aarch64-linux-gnu-gcc", CCPackage: "gcc-aarch64-linux-gnu",
 		VM: &VM{
 			Kernel: "linux-image-arm64", Image: "vmlinuz-%s",
-			Qemu: "qemu-system-aarch64", QemuPkg: "qemu-system-arm",
+			Qemu: "qemu-system-aarch64", QemuPkg: "qemu-system-arm", CPUs: 2,
 			Machine: []string{"-M", "virt", "-cpu", "cortex-a57"},
 			Disk:    virtioPCIDisk,
-			CPUs:    2, Console: "ttyAMA0", Modules: []string{"virtio_pci", "virtio_blk", "crc32c_generic", "ext4"},
+			Console: "ttyAMA0", Modules: []string{"virtio_pci", "virtio_blk", "crc32c_generic", "ext4"},
 		}},
 	{GOARCH: "loong64", DebArch: "loong64", Triplet: "loongarch64-linux-gnu",
 		// Debian 12 has no loongarch64 gcc; its clang 16 targets it.
@@ -80,13 +80,13 @@ var All = []Arch{
 	{GOARCH: "mipsle", Env: []string{"GOMIPS=hardfloat"}, DebArch: "mipsel", Triplet: "mipsel-linux-gnu",
 		CC: "mipsel-linux-gnu-gcc", CCPackage: "gcc-mipsel-linux-gnu",
 		VM: &VM{
-			// Malta's default CPU for a 32-bit qemu is the 24Kf, with the FPU
-			// that GOMIPS=hardfloat wants.
+			// Malta's 24Kf (and 5KEf, below) has the FPU that GOMIPS=hardfloat
+			// wants; Malta runs one CPU here.
 			Kernel: "linux-image-4kc-malta", Image: "vmlinuz-%s",
-			Qemu: "qemu-system-mipsel", QemuPkg: "qemu-system-mips",
+			Qemu: "qemu-system-mipsel", QemuPkg: "qemu-system-mips", CPUs: 1,
 			Machine: []string{"-M", "malta", "-cpu", "24Kf", "-vga", "none"},
 			Disk:    virtioPCIDisk,
-			CPUs:    1, Console: "ttyS0", Append: maltaAppend,
+			Console: "ttyS0", Append: maltaAppend,
 			Modules: []string{"virtio_pci", "virtio_blk", "crc32c_generic", "ext4"},
 		}},
 	{GOARCH: "mips64", DebArch: "mips64", Triplet: "mips64-linux-gnuabi64",
@@ -95,10 +95,10 @@ var All = []Arch{
 		CC: "mips64el-linux-gnuabi64-gcc", CCPackage: "gcc-mips64el-linux-gnuabi64",
 		VM: &VM{
 			Kernel: "linux-image-5kc-malta", Image: "vmlinuz-%s",
-			Qemu: "qemu-system-mips64el", QemuPkg: "qemu-system-mips",
+			Qemu: "qemu-system-mips64el", QemuPkg: "qemu-system-mips", CPUs: 1,
 			Machine: []string{"-M", "malta", "-cpu", "5KEf", "-vga", "none"},
 			Disk:    virtioPCIDisk,
-			CPUs:    1, Console: "ttyS0", Append: maltaAppend,
+			Console: "ttyS0", Append: maltaAppend,
 			Modules: []string{"virtio_pci", "virtio_blk", "crc32c_generic", "ext4"},
 		}},
 	{GOARCH: "ppc64", DebArch: "ppc64", Triplet: "powerpc64-linux-gnu",
@@ -107,10 +107,10 @@ var All = []Arch{
 		CC: "powerpc64le-linux-gnu-gcc", CCPackage: "gcc-powerpc64le-linux-gnu",
 		VM: &VM{
 			Kernel: "linux-image-powerpc64le", Image: "vmlinux-%s",
-			Qemu: "qemu-system-ppc64", QemuPkg: "qemu-system-ppc",
+			Qemu: "qemu-system-ppc64", QemuPkg: "qemu-system-ppc", CPUs: 2,
 			Machine: []string{"-M", "pseries", "-cpu", "power9", "-vga", "none"},
 			Disk:    virtioPCIDisk,
-			CPUs:    2, Console: "hvc0", Modules: []string{"virtio_pci", "virtio_blk", "crc32c_generic", "ext4"},
+			Console: "hvc0", Modules: []string{"virtio_pci", "virtio_blk", "crc32c_generic", "ext4"},
 		}},
 	{GOARCH: "riscv64", DebArch: "riscv64", Triplet: "riscv64-linux-gnu",
 		CC: "riscv64-linux-gnu-gcc", CCPackage: "gcc-riscv64-linux-gnu",
@@ -118,19 +118,19 @@ var All = []Arch{
 			// Debian 12 has no riscv64 kernel; trixie has. qemu's own
 			// OpenSBI (-bios default, from qemu-system-data) starts it.
 			Suite: "trixie", Kernel: "linux-image-riscv64", Image: "vmlinux-%s",
-			Qemu: "qemu-system-riscv64", QemuPkg: "qemu-system-misc",
+			Qemu: "qemu-system-riscv64", QemuPkg: "qemu-system-misc", CPUs: 2,
 			Machine: []string{"-M", "virt", "-bios", "default"},
 			Disk:    virtioPCIDisk,
-			CPUs:    2, Console: "ttyS0", Modules: []string{"virtio_pci", "virtio_blk", "crc32c_generic", "ext4"},
+			Console: "ttyS0", Modules: []string{"virtio_pci", "virtio_blk", "crc32c_generic", "ext4"},
 		}},
 	{GOARCH: "s390x", DebArch: "s390x", Triplet: "s390x-linux-gnu",
 		CC: "s390x-linux-gnu-gcc", CCPackage: "gcc-s390x-linux-gnu",
 		VM: &VM{
 			Kernel: "linux-image-s390x", Image: "vmlinuz-%s",
-			Qemu: "qemu-system-s390x", QemuPkg: "qemu-system-misc",
+			Qemu: "qemu-system-s390x", QemuPkg: "qemu-system-misc", CPUs: 2,
 			Machine: []string{"-M", "s390-ccw-virtio"},
 			Disk:    []string{"-drive", "file=%s,if=none,id=d0,format=raw", "-device", "virtio-blk-ccw,drive=d0"},
-			CPUs:    2, Console: "ttysclp0", Modules: []string{"virtio_blk", "crc32c_generic", "ext4"},
+			Console: "ttysclp0", Modules: []string{"virtio_blk", "crc32c_generic", "ext4"},
 		}},
 }
 
