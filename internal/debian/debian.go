@@ -37,9 +37,12 @@ type Suite struct {
 	err    error
 }
 
-// NewSuite returns the suite name, read for arches.
+// NewSuite returns the suite name, read for amd64 and arches. Each choice of
+// architectures keeps its lists apart, so that the generator and vmtest do
+// not undo each other's apt-get update.
 func NewSuite(name string, arches ...string) *Suite {
-	return &Suite{Name: name, Arches: arches, dir: filepath.Join(CacheDir(), "apt-"+name)}
+	dir := strings.Join(append([]string{"apt", name}, arches...), "-")
+	return &Suite{Name: name, Arches: arches, dir: filepath.Join(CacheDir(), dir)}
 }
 
 // CacheDir is where this module keeps what it downloads.
