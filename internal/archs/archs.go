@@ -5,7 +5,8 @@
 // Package archs is the one table of the Linux architectures that the
 // package supports: the generator (../../gen, which reaches it through a
 // replace directive) takes from it how to compile C for each, and
-// internal/vmtest how to boot it. It depends on the standard library only.
+// internal/vmtest how to boot it. Like internal/debian, which it uses, it
+// depends on the standard library only.
 package archs
 
 import "github.com/kernelio/aio/internal/debian"
@@ -151,9 +152,9 @@ func Find(goarch string) (Arch, bool) {
 // UAPI is where every architecture's kernel headers come from: one version
 // of Debian trixie's linux-libc-dev, which is "Architecture: all" and holds
 // the UAPI headers of every architecture (asm under /usr/include/TRIPLET).
-// The generator puts them ahead of everything but the C compiler's own
-// headers, so the host's headers play no part, and names the version in the
-// generated files' first line. When Debian drops this version from the
+// The generator compiles with -nostdinc, the C compiler's own include
+// directory and these headers only, so the host's kernel and libc headers
+// play no part, and names the version in the generated files' first line. When Debian drops this version from the
 // archive, the generator says so and lists what is there: pin one of those
 // (its SHA256 is what `sha256sum` says of the .deb) and run ./mkall.sh.
 var UAPI = debian.Pinned{
