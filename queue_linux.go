@@ -153,7 +153,9 @@ func NewQueue(depth int) (*Queue, error) {
 // with Obj and Data as in cb (the kernel sees a copy of cb, owned by the
 // Queue). cb is only read during the call; the memory its Buf points to is
 // the caller's, under the rules of "Memory handed to the kernel" in the
-// package documentation, until Do returns.
+// package documentation, until Do returns. Mind the stack rule in
+// particular: Do parks the goroutine, and the runtime may move a parked
+// goroutine's stack; Request's Prep methods move a buffer off the stack.
 //
 // err is nil when the request succeeded, and otherwise says why not: the
 // kernel's errno from io_submit or from the I/O itself (ev.Res), ctx.Err(),
@@ -593,9 +595,15 @@ func (q *Queue) run() {
 			}
 			s := &q.slots[batch[0].Data]
 			batch = batch[1:]
+			errno, ok := err.(unix.Errno)
+			if !ok {
+				errno = unix.EBADF // ErrClosed: the context is gone, which Close alone does
+			}
+			ev := IoEvent{Res: -int64(errno)}
 			q.mu.Lock()
-			if late := q.finish(s, IoEvent{Res: -int64(err.(unix.Errno))}, nil); late != nil {
-				lates = append(lates, lateCall{late, IoEvent{Obj: s.obj, Data: s.data, Res: -int64(err.(unix.Errno))}})
+			if late := q.finish(s, ev, nil); late != nil {
+				ev.Obj, ev.Data = s.obj, s.data
+				lates = append(lates, lateCall{late, ev})
 			}
 			q.free <- s
 			q.mu.Unlock()
