@@ -5,7 +5,6 @@
 package aio
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -26,8 +25,14 @@ import (
 const MaxRequests = 0x10000
 
 // ErrClosed is the error of every method called on a closed or nil
-// IoContext.
-var ErrClosed = errors.New("aio: use of closed IoContext")
+// IoContext or Queue. It satisfies errors.Is(ErrClosed, os.ErrClosed), as
+// the errors of a closed File do.
+var ErrClosed error = errClosed{}
+
+type errClosed struct{}
+
+func (errClosed) Error() string        { return "aio: use of closed IoContext" }
+func (errClosed) Is(target error) bool { return target == os.ErrClosed }
 
 // setupMu keeps io_setup from running while a closed context may still have
 // callers on their way into the kernel. The kernel names a context by the

@@ -95,6 +95,7 @@ type File struct {
 	running, next    *flushRound // the flush under way, the one to start after it
 	failSeq          uint64      // counts failed flushes
 	failErr          error
+	unseen           bool // a flush failed while no Sync waited
 	flushers         sync.WaitGroup
 	aioFlush         atomic.Int32 // 0: not probed, 1: through AIO, 2: fdatasync(2)
 	reads, writes    atomic.Uint64
@@ -139,61 +140,52 @@ func AllowBuffered() FileOption { return func(o *fileOptions) { o.buffered = tru
 // rather than only what is needed to read the data back (FDSYNC).
 func WithFsync() FileOption { return func(o *fileOptions) { o.fsync = true } }
 
-// Open opens the named file with O_DIRECT added to flag, as os.OpenFile
-// opens it otherwise. When the file system refuses O_DIRECT it fails with
-// an error satisfying errors.Is(err, ErrNoDirectIO), unless AllowBuffered
-// is given.
+// Open opens the named file as os.OpenFile does, and makes a File of it
+// with O_DIRECT. When the file system refuses O_DIRECT it fails with an
+// error satisfying errors.Is(err, ErrNoDirectIO), unless AllowBuffered is
+// given. A file asked for O_WRONLY is opened O_RDWR where the permissions
+// allow, because a misaligned write reads the blocks at its edges; where
+// they do not, such a write fails with EBADF.
 func Open(name string, flag int, perm os.FileMode, opts ...FileOption) (*File, error) {
-	o := fileOpts(opts)
-	fd, err := unix.Open(name, flag|unix.O_DIRECT|unix.O_CLOEXEC, uint32(perm.Perm()))
-	direct := true
-	if err == unix.EINVAL && o.buffered {
-		fd, err = unix.Open(name, flag|unix.O_CLOEXEC, uint32(perm.Perm()))
-		direct = false
-	}
-	if err == unix.EINVAL {
-		return nil, fmt.Errorf("%w: open %s: %w", ErrNoDirectIO, name, err)
-	}
+	fd, err := openRW(name, flag, uint32(perm.Perm()))
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: name, Err: err}
 	}
-	return newFile(name, fd, direct, o)
+	f, err := newFile(name, fd, fileOpts(opts))
+	if err != nil && flag&(unix.O_CREAT|unix.O_EXCL) == unix.O_CREAT|unix.O_EXCL {
+		unix.Unlink(name) // it was this call that made it
+	}
+	return f, err
 }
 
-// NewFile makes a File of f's file, which f keeps: the File has a
-// descriptor of its own, reopened with O_DIRECT when f's lacks it, and
-// closing either leaves the other open. Options are as for Open.
+// openRW opens path, for reading too when it is asked for O_WRONLY and the
+// permissions allow.
+func openRW(path string, flag int, perm uint32) (int, error) {
+	if flag&unix.O_ACCMODE == unix.O_WRONLY {
+		fd, err := unix.Open(path, flag&^unix.O_ACCMODE|unix.O_RDWR|unix.O_CLOEXEC, perm)
+		if err != unix.EACCES {
+			return fd, err
+		}
+	}
+	return unix.Open(path, flag|unix.O_CLOEXEC, perm)
+}
+
+// NewFile makes a File of f's file, which f keeps: the File opens a file
+// description of its own (through /proc/self/fd), with O_DIRECT, so that
+// neither f's flags nor its offset change, and closing either leaves the
+// other open. Options are as for Open.
 func NewFile(f *os.File, opts ...FileOption) (*File, error) {
-	o := fileOpts(opts)
 	defer runtime.KeepAlive(f)
-	old := int(f.Fd())
-	flags, err := unix.FcntlInt(uintptr(old), unix.F_GETFL, 0)
+	flags, err := unix.FcntlInt(f.Fd(), unix.F_GETFL, 0)
 	if err != nil {
 		return nil, &os.PathError{Op: "fcntl", Path: f.Name(), Err: err}
 	}
-	if flags&unix.O_DIRECT != 0 {
-		fd, err := unix.FcntlInt(uintptr(old), unix.F_DUPFD_CLOEXEC, 0)
-		if err != nil {
-			return nil, &os.PathError{Op: "dup", Path: f.Name(), Err: err}
-		}
-		return newFile(f.Name(), fd, true, o)
-	}
-	// A new open file description, so that O_DIRECT does not change f's.
 	keep := flags & (unix.O_ACCMODE | unix.O_APPEND | unix.O_SYNC | unix.O_DSYNC | unix.O_NOATIME)
-	proc := "/proc/self/fd/" + strconv.Itoa(old)
-	fd, err := unix.Open(proc, keep|unix.O_DIRECT|unix.O_CLOEXEC, 0)
-	direct := true
-	if err == unix.EINVAL && o.buffered {
-		fd, err = unix.Open(proc, keep|unix.O_CLOEXEC, 0)
-		direct = false
-	}
-	if err == unix.EINVAL {
-		return nil, fmt.Errorf("%w: open %s: %w", ErrNoDirectIO, f.Name(), err)
-	}
+	fd, err := openRW("/proc/self/fd/"+strconv.Itoa(int(f.Fd())), keep, 0)
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: f.Name(), Err: err}
 	}
-	return newFile(f.Name(), fd, direct, o)
+	return newFile(f.Name(), fd, fileOpts(opts))
 }
 
 func fileOpts(opts []FileOption) fileOptions {
@@ -204,9 +196,11 @@ func fileOpts(opts []FileOption) fileOptions {
 	return o
 }
 
-// newFile makes a File of fd, which it owns from then on.
-func newFile(name string, fd int, direct bool, o fileOptions) (*File, error) {
-	f := &File{name: name, fd: fd, direct: direct, fsync: o.fsync}
+// newFile makes a File of fd, which it owns from then on, and turns
+// O_DIRECT on; one open call, so that O_CREATE|O_EXCL works with
+// AllowBuffered too.
+func newFile(name string, fd int, o fileOptions) (*File, error) {
+	f := &File{name: name, fd: fd, direct: true, fsync: o.fsync}
 	fail := func(err error) (*File, error) {
 		unix.Close(fd)
 		return nil, err
@@ -222,8 +216,8 @@ func newFile(name string, fd int, direct bool, o fileOptions) (*File, error) {
 	}
 	size := st.Size
 	if st.Mode&unix.S_IFMT == unix.S_IFBLK {
-		// The size of a block device is where it ends; the offset that
-		// lseek leaves does not matter to pread, pwrite or AIO.
+		// The size of a block device is where it ends; the offset of the
+		// File's own description does not matter to pread, pwrite or AIO.
 		n, err := unix.Seek(fd, 0, io.SeekEnd)
 		if err != nil {
 			return fail(&os.PathError{Op: "seek", Path: name, Err: err})
@@ -231,36 +225,47 @@ func newFile(name string, fd int, direct bool, o fileOptions) (*File, error) {
 		size = n
 	}
 	f.size.Store(size)
-	if direct {
-		mem, blk, err := DirectIOAlignment(fd)
-		if errors.Is(err, ErrNoDirectIO) && o.buffered {
-			// The open took O_DIRECT, but the file cannot do it.
-			flags &^= unix.O_DIRECT
-			if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFL, flags); err != nil {
-				return fail(&os.PathError{Op: "fcntl", Path: name, Err: err})
-			}
-			f.direct = false
-		} else if err != nil {
-			return fail(fmt.Errorf("open %s: %w", name, err))
+	noDirect := func(err error) (*File, error) {
+		if !o.buffered {
+			return fail(fmt.Errorf("%w: open %s: %w", ErrNoDirectIO, name, err))
 		}
-		f.memAlign, f.blk = max(mem, 1), max(blk, 1)
-		if f.blk&(f.blk-1) != 0 || f.memAlign&(f.memAlign-1) != 0 {
-			return fail(fmt.Errorf("open %s: O_DIRECT alignment %d/%d is not a power of two", name, mem, blk))
-		}
+		f.direct = false
+		return f, nil
 	}
-	if f.direct {
-		f.bounce.align = max(f.memAlign, f.blk)
-		switch {
-		case o.queue != nil:
-			f.q = o.queue
-		default:
-			q, err := NewQueue(o.depth)
-			if err != nil {
-				return fail(err)
-			}
-			f.q, f.ownQueue = q, true
+	if flags&unix.O_DIRECT == 0 {
+		_, err := unix.FcntlInt(uintptr(fd), unix.F_SETFL, flags|unix.O_DIRECT)
+		if err == unix.EINVAL {
+			return noDirect(err)
 		}
+		if err != nil {
+			return fail(&os.PathError{Op: "fcntl", Path: name, Err: err})
+		}
+		flags |= unix.O_DIRECT
 	}
+	mem, blk, err := DirectIOAlignment(fd)
+	if errors.Is(err, ErrNoDirectIO) {
+		if _, e := unix.FcntlInt(uintptr(fd), unix.F_SETFL, flags&^unix.O_DIRECT); e != nil {
+			return fail(&os.PathError{Op: "fcntl", Path: name, Err: e})
+		}
+		return noDirect(unix.EINVAL)
+	}
+	if err != nil {
+		return fail(fmt.Errorf("open %s: %w", name, err))
+	}
+	f.memAlign, f.blk = max(mem, 1), max(blk, 1)
+	if f.blk&(f.blk-1) != 0 || f.memAlign&(f.memAlign-1) != 0 {
+		return fail(fmt.Errorf("open %s: O_DIRECT alignment %d/%d is not a power of two", name, mem, blk))
+	}
+	f.bounce.align = max(f.memAlign, f.blk)
+	if o.queue != nil {
+		f.q = o.queue
+		return f, nil
+	}
+	q, err := NewQueue(o.depth)
+	if err != nil {
+		return fail(err)
+	}
+	f.q, f.ownQueue = q, true
 	return f, nil
 }
 
@@ -306,7 +311,7 @@ func (f *File) pathErr(op string, err error) error {
 
 var (
 	errNegativeOffset = errors.New("negative offset")
-	errAppendWriteAt  = errors.New("aio: WriteAt on a file opened with O_APPEND")
+	errAppendWriteAt  = errors.New("WriteAt on a file opened with O_APPEND")
 )
 
 // maxTransfer bounds one request on the caller's memory (Linux's own bound
@@ -338,6 +343,9 @@ func (f *File) ReadAtContext(ctx context.Context, p []byte, off int64) (n int, e
 	}
 	if off > math.MaxInt64-int64(len(p)) {
 		return 0, &os.PathError{Op: "read", Path: f.name, Err: unix.EINVAL}
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
 	}
 	if f.direct && off+int64(len(p)) > f.size.Load() {
 		f.sizeMu.RLock()
@@ -381,13 +389,15 @@ func (f *File) WriteAtContext(ctx context.Context, p []byte, off int64) (n int, 
 	f.writes.Add(1)
 	switch {
 	case f.append:
-		return 0, errAppendWriteAt
+		return 0, &os.PathError{Op: "writeat", Path: f.name, Err: errAppendWriteAt}
 	case off < 0:
 		return 0, &os.PathError{Op: "writeat", Path: f.name, Err: errNegativeOffset}
 	case len(p) == 0:
 		return 0, nil
 	case off > math.MaxInt64-int64(len(p)):
 		return 0, &os.PathError{Op: "write", Path: f.name, Err: unix.EFBIG}
+	case ctx.Err() != nil:
+		return 0, ctx.Err()
 	case !f.direct:
 		for n < len(p) && err == nil {
 			var m int
@@ -414,6 +424,15 @@ func (f *File) WriteAtContext(ctx context.Context, p []byte, off int64) (n int, 
 		defer f.sizeMu.RUnlock()
 	}
 	size := f.size.Load()
+	if extending {
+		// Somebody else (the *os.File that NewFile left its caller) may
+		// have made the file longer: never cut that back.
+		var st unix.Stat_t
+		if e := unix.Fstat(f.fd, &st); e == nil && st.Mode&unix.S_IFMT == unix.S_IFREG && st.Size > size {
+			size = st.Size
+			f.size.Store(size)
+		}
+	}
 	for n < len(p) && err == nil {
 		var m int
 		q, o := p[n:], off+int64(n)
@@ -510,10 +529,12 @@ func (f *File) bounceRead(ctx context.Context, p []byte, off int64) (int, error)
 	b := f.bounce.get(length)
 	var cb IoControlBlock
 	cb.PrepPread(f.fd, b.buf[:length], start)
+	f.bounce.detached.Add(1)
 	ev, err := f.q.DoDetached(ctx, &cb, b.onLate)
-	if ev == (IoEvent{}) && err != nil && ctx.Err() != nil {
-		return 0, err // detached: onLate has the buffer
+	if ev == (IoEvent{}) {
+		return 0, err // detached: onLate has the buffer, and calls Done
 	}
+	f.bounce.detached.Done()
 	m := min(int(ev.Res)-head, len(p))
 	if m > 0 {
 		copy(p, b.buf[head:head+m])
@@ -597,6 +618,13 @@ func (f *File) SyncContext(ctx context.Context) error {
 	}
 	f.syncMu.Lock()
 	seq := f.failSeq
+	unseen := f.unseen
+	if unseen {
+		// A flush failed with nobody waiting for it: this call reports it,
+		// as fdatasync would have on its next call.
+		seq--
+		f.unseen = false
+	}
 	r := f.next
 	if r == nil {
 		r = &flushRound{done: make(chan struct{})}
@@ -608,11 +636,21 @@ func (f *File) SyncContext(ctx context.Context) error {
 			f.next = r
 		}
 	}
+	r.waiters++
 	f.syncMu.Unlock()
 	select {
 	case <-r.done:
 	case <-ctx.Done():
-		return ctx.Err()
+		f.syncMu.Lock()
+		select {
+		case <-r.done: // done meanwhile: its result, not ctx.Err()
+		default:
+			r.waiters--
+			f.unseen = f.unseen || unseen
+			f.syncMu.Unlock()
+			return ctx.Err()
+		}
+		f.syncMu.Unlock()
 	}
 	err := r.err
 	if err == nil {
@@ -629,8 +667,9 @@ func (f *File) SyncContext(ctx context.Context) error {
 
 // A flushRound is one flush and the Sync calls that wait for it.
 type flushRound struct {
-	done chan struct{}
-	err  error
+	done    chan struct{}
+	err     error
+	waiters int // Sync calls waiting for it, under syncMu
 }
 
 // flush does r's flush, then starts the next round if callers wait for one.
@@ -647,6 +686,11 @@ func (f *File) flush(r *flushRound) {
 	if err != nil {
 		f.failSeq++
 		f.failErr = err
+		// Waiters on r get err, and those on f.next see failSeq move; with
+		// neither, the next Sync must report it.
+		if r.waiters == 0 && (f.next == nil || f.next.waiters == 0) {
+			f.unseen = true
+		}
 	}
 	close(r.done)
 	f.running, f.next = f.next, nil
@@ -703,9 +747,10 @@ func (f *File) Close() error {
 	f.closed = true
 	f.mu.Unlock()
 	f.flushers.Wait()
+	f.bounce.detached.Wait() // reads that callers left to the kernel
 	var err error
 	if f.ownQueue {
-		err = f.q.Close() // waits for reads that callers left to the kernel
+		err = f.q.Close()
 	}
 	if e := unix.Close(f.fd); e != nil && err == nil {
 		err = &os.PathError{Op: "close", Path: f.name, Err: e}
@@ -736,10 +781,11 @@ func preadFull(fd int, p []byte, off int64) (int, error) {
 // a bound on the bytes it keeps: memory held stays bounded however long
 // the File runs.
 type bouncePool struct {
-	align int
-	mu    sync.Mutex
-	free  [21][]*bounceBuf // by log2 of the size
-	kept  int              // bytes in free
+	align    int
+	detached sync.WaitGroup // requests left to the kernel on its buffers
+	mu       sync.Mutex
+	free     [21][]*bounceBuf // by log2 of the size
+	kept     int              // bytes in free
 }
 
 // maxKept bounds the bytes a pool keeps for reuse.
@@ -768,7 +814,10 @@ func (p *bouncePool) get(n int) *bounceBuf {
 	}
 	p.mu.Unlock()
 	b := &bounceBuf{buf: alignedBytes(1<<class, p.align), class: class, pool: p}
-	b.onLate = func(IoEvent) { p.put(b) }
+	b.onLate = func(IoEvent) {
+		p.put(b)
+		p.detached.Done()
+	}
 	return b
 }
 

@@ -461,6 +461,15 @@ func TestFileBuffered(t *testing.T) {
 	if got, _ := os.ReadFile(name); string(got) != "hello, there" {
 		t.Fatalf("file holds %q", got)
 	}
+	// A done context stops a buffered call before it starts, too.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := f.WriteAtContext(ctx, []byte("x"), 0); err != context.Canceled {
+		t.Errorf("WriteAtContext with a done context: %v", err)
+	}
+	if _, err := f.ReadAtContext(ctx, p, 0); err != context.Canceled {
+		t.Errorf("ReadAtContext with a done context: %v", err)
+	}
 }
 
 // TestFileModel runs goroutines that each own interleaved byte ranges of one
@@ -615,4 +624,157 @@ func FuzzFile(f *testing.F) {
 			t.Fatalf("size %d, %v; the model's is %d", st.Size(), err, len(model))
 		}
 	})
+}
+
+// TestFileWriteOnly: a File opened O_WRONLY, as writers open files, still
+// does misaligned writes, inside the file and one record after another.
+func TestFileWriteOnly(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(name, bytes.Repeat([]byte{'x'}, 8192), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Open(name, os.O_WRONLY, 0)
+	if errors.Is(err, ErrNoDirectIO) {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if n, err := f.WriteAt([]byte("hello"), 10); n != 5 || err != nil {
+		t.Fatalf("WriteAt inside an O_WRONLY File = %d, %v", n, err)
+	}
+	log, err := Open(filepath.Join(t.TempDir(), "log"), os.O_WRONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	rec := bytes.Repeat([]byte{'r'}, 100)
+	for i := range 3 {
+		if n, err := log.WriteAt(rec, int64(i*len(rec))); n != len(rec) || err != nil {
+			t.Fatalf("record %d: WriteAt = %d, %v", i, n, err)
+		}
+	}
+}
+
+// TestFileStaleSize: NewFile leaves the caller its *os.File; what that
+// appends must survive a File write that cuts its last block back.
+func TestFileStaleSize(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(name, bytes.Repeat([]byte{'a'}, 5000), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	osf, err := os.OpenFile(name, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer osf.Close()
+	f, err := NewFile(osf)
+	if errors.Is(err, ErrNoDirectIO) {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := osf.WriteAt(bytes.Repeat([]byte{'b'}, 3000), 5000); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := f.WriteAt([]byte("xy"), 4990); n != 2 || err != nil {
+		t.Fatal(n, err)
+	}
+	got, _ := os.ReadFile(name)
+	if len(got) != 8000 || string(got[4990:4992]) != "xy" || got[7999] != 'b' {
+		t.Fatalf("size %d; want 8000 with both writes", len(got))
+	}
+}
+
+// TestFileBufferedCreateExcl: O_CREATE|O_EXCL with AllowBuffered where
+// O_DIRECT is refused opens once, and so creates the file once.
+func TestFileBufferedCreateExcl(t *testing.T) {
+	dir := t.TempDir()
+	if err := unix.Mount("none", dir, "ramfs", 0, ""); err != nil {
+		t.Skipf("cannot mount a ramfs to test on: %v", err)
+	}
+	t.Cleanup(func() { unix.Unmount(dir, unix.MNT_DETACH) })
+	name := filepath.Join(dir, "new")
+	if _, err := Open(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); !errors.Is(err, ErrNoDirectIO) {
+		t.Fatalf("Open without AllowBuffered: %v", err)
+	}
+	if _, err := os.Stat(name); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a failed O_EXCL Open left the file behind: %v", err)
+	}
+	f, err := Open(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600, AllowBuffered())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+}
+
+// TestFileSyncErrorNobodyWaited: a flush that fails after every Sync that
+// waited for it gave up is reported by the next Sync.
+func TestFileSyncErrorNobodyWaited(t *testing.T) {
+	f, _ := openTestFile(t, 4096)
+	release, started := flushScript(f, unix.EIO, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.SyncContext(ctx) }()
+	waitFor(t, "flush 1", func() bool { return started.Load() == 1 })
+	cancel()
+	if err := <-done; err != context.Canceled {
+		t.Fatalf("SyncContext = %v", err)
+	}
+	release <- struct{}{} // flush 1 fails, with nobody waiting
+	waitFor(t, "flush 1 to end", func() bool {
+		f.syncMu.Lock()
+		defer f.syncMu.Unlock()
+		return f.running == nil
+	})
+	go func() { release <- struct{}{} }()
+	if err := f.Sync(); !errors.Is(err, syscall.EIO) {
+		t.Fatalf("the Sync after a failed flush nobody saw: %v; want EIO", err)
+	}
+	go func() { release <- struct{}{} }()
+	if err := f.Sync(); err != nil {
+		t.Fatalf("the Sync after that: %v", err)
+	}
+}
+
+// TestFileNoOvershootSeen: a writer extends the file a byte at a time (each
+// write writes the last block whole, then cuts the file back) while others
+// read past the end: nobody may see a byte that was never written.
+func TestFileNoOvershootSeen(t *testing.T) {
+	f, _ := openTestFile(t, 0)
+	var stop atomic.Bool
+	var committed atomic.Int64
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		defer stop.Store(true)
+		b := []byte{0xab}
+		for i := range 2000 {
+			if n, err := f.WriteAt(b, int64(i)); n != 1 || err != nil {
+				t.Errorf("WriteAt: %d, %v", n, err)
+				return
+			}
+			committed.Store(int64(i + 1))
+		}
+	})
+	for range 3 {
+		wg.Go(func() {
+			p := make([]byte, 700)
+			for !stop.Load() {
+				off := max(committed.Load()-100, 0)
+				n, err := f.ReadAt(p, off)
+				if err != nil && err != io.EOF {
+					t.Errorf("ReadAt: %v", err)
+					return
+				}
+				if bytes.Count(p[:n], []byte{0xab}) != n {
+					t.Errorf("ReadAt(%d): %d bytes, some never written", off, n)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

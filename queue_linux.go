@@ -162,8 +162,9 @@ func NewQueue(depth int) (*Queue, error) {
 // or ErrClosed. A read or write may still have transferred less than asked
 // (ev.Res).
 //
-// When ctx is done before the request is in the kernel, Do withdraws it and
-// returns ctx.Err() at once. Once it is in the kernel, an IOCB_CMD_POLL is
+// A request that never reached the kernel comes back with Res -ECANCELED
+// (or the errno of a check of Do's own). When ctx is done before the
+// request is in the kernel, Do withdraws it and returns ctx.Err() at once. Once it is in the kernel, an IOCB_CMD_POLL is
 // cancelled (io_cancel) and Do returns ctx.Err() when the cancelled poll
 // completes; any other request cannot be cancelled (see Cancel), and Do
 // waits for its completion, because until then the kernel may use the
@@ -182,9 +183,10 @@ func (q *Queue) Do(ctx context.Context, cb *IoControlBlock) (IoEvent, error) {
 // after the request reached the kernel, DoDetached returns ctx.Err() and a
 // zero IoEvent at once instead of waiting, and the Queue later calls onLate
 // with the request's completion, once the kernel is done with the memory,
-// so that the caller can reclaim it. That is the only case in which onLate
-// is called: whenever DoDetached returns an IoEvent that is not zero (its
-// Obj is the block's address), the request is no longer in the kernel.
+// so that the caller can reclaim it. DoDetached returns a zero IoEvent in
+// that case only, and onLate is called in that case only: whenever
+// DoDetached returns an IoEvent that is not zero, the request is no longer
+// in the kernel (or never reached it), and the memory is the caller's.
 // onLate runs on the Queue's submitter goroutine: it must be quick and must
 // not call the Queue.
 func (q *Queue) DoDetached(ctx context.Context, cb *IoControlBlock, onLate func(IoEvent)) (IoEvent, error) {
@@ -196,20 +198,20 @@ func (q *Queue) DoDetached(ctx context.Context, cb *IoControlBlock, onLate func(
 
 func (q *Queue) do(ctx context.Context, cb *IoControlBlock, onLate func(IoEvent)) (IoEvent, error) {
 	if q == nil {
-		return IoEvent{}, ErrClosed
+		return refused(cb, unix.ECANCELED), ErrClosed
 	}
 	if err := checkBlock(cb); err != nil {
-		return IoEvent{}, err
+		return refused(cb, err.(unix.Errno)), err
 	}
 	if err := ctx.Err(); err != nil {
-		return IoEvent{}, err
+		return refused(cb, unix.ECANCELED), err
 	}
 	q.requests.Add(1)
 	w := q.getWaiter(1)
 	s, err := q.acquire(ctx)
 	if err != nil {
 		q.putWaiter(w)
-		return IoEvent{}, err
+		return refused(cb, unix.ECANCELED), err
 	}
 	q.fill(s, cb, w, &w.ev, onLate)
 	q.enqueue(w.slots) // on ErrClosed, it has finished the request with it
@@ -337,6 +339,15 @@ func (q *Queue) abandonRest(w *waiter, events []IoEvent, n int) {
 		w.done <- struct{}{}
 	}
 	q.mu.Unlock()
+}
+
+// refused is the IoEvent of a request that never reached the kernel.
+func refused(cb *IoControlBlock, errno unix.Errno) IoEvent {
+	ev := IoEvent{Obj: uint64(uintptr(unsafe.Pointer(cb))), Res: -int64(errno)}
+	if cb != nil {
+		ev.Data = cb.Data
+	}
+	return ev
 }
 
 // checkBlock is what Do and DoBatch refuse before anything is submitted.

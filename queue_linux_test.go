@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"math/rand/v2"
 	"os"
 	"runtime"
 	"sync"
@@ -524,8 +525,8 @@ func TestQueueClose(t *testing.T) {
 		if readErr != nil || readEv.Res != 3 || string(buf) != "xyz" {
 			t.Errorf("the read in the kernel: %+v, %v; want its completion", readEv, readErr)
 		}
-		if _, err := q.Do(context.Background(), pollCB(r, unix.POLLIN, 0)); err != ErrClosed {
-			t.Errorf("Do after Close: %v", err)
+		if _, err := q.Do(context.Background(), pollCB(r, unix.POLLIN, 0)); err != ErrClosed || !errors.Is(err, os.ErrClosed) {
+			t.Errorf("Do after Close: %v; want ErrClosed, which is os.ErrClosed", err)
 		}
 		if err := q.DoBatch(context.Background(), []*IoControlBlock{pollCB(r, unix.POLLIN, 0)}, make([]IoEvent, 1)); err != ErrClosed {
 			t.Errorf("DoBatch after Close: %v", err)
@@ -656,4 +657,96 @@ func TestQueueDoesNotAllocate(t *testing.T) {
 		t.Fatalf("Do allocates %v times per call", n)
 	}
 	runtime.KeepAlive(buf)
+}
+
+// TestQueueChaos: reads, detached reads, polls and batches from many
+// goroutines with contexts that end at random moments, then Close with
+// callers still coming: every call returns, every completion goes to its
+// own caller, and every detached request's onLate runs exactly once.
+func TestQueueChaos(t *testing.T) {
+	_, fd := directFile(t, 64*4096, 3)
+	r, w := pipeFDs(t)
+	q, err := NewQueue(8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var detached, lates atomic.Int64
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	var seq atomic.Uint64
+	for g := range 24 {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(g), 7))
+			buf := alignedGo(4096, 4096)
+			bufs := [3][]byte{alignedGo(4096, 4096), alignedGo(4096, 4096), alignedGo(4096, 4096)}
+			for !stop.Load() {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Duration(rng.IntN(300))*time.Microsecond)
+				id := seq.Add(1)
+				switch rng.IntN(4) {
+				case 0:
+					ev, err := q.Do(ctx, readCB(fd, buf, int64(rng.IntN(64))*4096, id))
+					if err == nil && (ev.Data != id || ev.Res != 4096) {
+						t.Errorf("Do: %+v for %d", ev, id)
+					}
+				case 1:
+					var once atomic.Bool
+					ev, err := q.DoDetached(ctx, readCB(fd, alignedGo(4096, 4096), 0, id), func(ev IoEvent) {
+						if !once.CompareAndSwap(false, true) || ev.Data != id {
+							t.Errorf("onLate twice, or with %+v for %d", ev, id)
+						}
+						lates.Add(1)
+					})
+					if ev == (IoEvent{}) {
+						detached.Add(1)
+					} else if ev.Data != id {
+						t.Errorf("DoDetached: %+v for %d (%v)", ev, id, err)
+					}
+				case 2:
+					ev, err := q.Do(ctx, pollCB(r, unix.POLLIN, id))
+					if err == nil && ev.Data != id {
+						t.Errorf("poll: %+v for %d", ev, id)
+					}
+				case 3:
+					cbs := []*IoControlBlock{readCB(fd, bufs[0], 0, id), readCB(fd, bufs[1], 4096, id+1<<40), readCB(fd, bufs[2], 8192, id+2<<40)}
+					evs := make([]IoEvent, 3)
+					if err := q.DoBatch(ctx, cbs, evs); err == nil {
+						for i, ev := range evs {
+							if ev.Data != cbs[i].Data || ev.Res != 4096 {
+								t.Errorf("batch %d: %+v", i, ev)
+							}
+						}
+					}
+				}
+				cancel()
+				if rng.IntN(50) == 0 {
+					unix.Write(w, []byte{1})
+					var b [1]byte
+					unix.Read(r, b[:])
+				}
+			}
+		})
+	}
+	time.Sleep(time.Second)
+	closed := make(chan error, 1)
+	go func() { closed <- q.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Error(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("Close hangs: %+v", q.Stats())
+	}
+	stop.Store(true)
+	returned := make(chan struct{})
+	go func() { wg.Wait(); close(returned) }()
+	select {
+	case <-returned:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("callers hang after Close: %+v", q.Stats())
+	}
+	if detached.Load() != lates.Load() {
+		t.Errorf("%d requests detached, %d onLate calls", detached.Load(), lates.Load())
+	}
+	t.Logf("%+v; %d detached", q.Stats(), detached.Load())
 }
