@@ -35,8 +35,11 @@ import (
 // through buffers the File owns: reads through a bounce buffer, writes as a
 // read-modify-write of the blocks at their edges. Two WriteAt calls on
 // ranges that do not overlap but share a block never lose each other's
-// bytes: the read-modify-write of a block is serialized. The File assumes it
-// is the only writer that changes the file's size while it is open.
+// bytes: the read-modify-write of a block is serialized. A write into the
+// last block of the file writes that block whole and cuts the file back to
+// its size, which it rereads first, so that what another writer appended
+// survives; a file that another writer shrinks while the File is open may
+// grow back by up to a block.
 //
 // # Cancellation
 //
