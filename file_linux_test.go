@@ -377,22 +377,7 @@ func TestFileCloseWaits(t *testing.T) {
 }
 
 func TestFileNewFile(t *testing.T) {
-	name := filepath.Join(t.TempDir(), "f")
-	if err := os.WriteFile(name, bytes.Repeat([]byte("0123456789"), 1000), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	osf, err := os.OpenFile(name, os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer osf.Close()
-	f, err := NewFile(osf)
-	if errors.Is(err, ErrNoDirectIO) {
-		t.Skip(err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	osf, f := newFileOver(t, bytes.Repeat([]byte("0123456789"), 1000))
 	if !f.IsDirect() || f.Fd() == int(osf.Fd()) {
 		t.Fatalf("NewFile: direct %v, fd %d of %d", f.IsDirect(), f.Fd(), osf.Fd())
 	}
@@ -660,23 +645,9 @@ func TestFileWriteOnly(t *testing.T) {
 // TestFileStaleSize: NewFile leaves the caller its *os.File; what that
 // appends must survive a File write that cuts its last block back.
 func TestFileStaleSize(t *testing.T) {
-	name := filepath.Join(t.TempDir(), "f")
-	if err := os.WriteFile(name, bytes.Repeat([]byte{'a'}, 5000), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	osf, err := os.OpenFile(name, os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer osf.Close()
-	f, err := NewFile(osf)
-	if errors.Is(err, ErrNoDirectIO) {
-		t.Skip(err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	osf, f := newFileOver(t, bytes.Repeat([]byte{'a'}, 5000))
 	defer f.Close()
+	name := osf.Name()
 	if _, err := osf.WriteAt(bytes.Repeat([]byte{'b'}, 3000), 5000); err != nil {
 		t.Fatal(err)
 	}
@@ -777,4 +748,27 @@ func TestFileNoOvershootSeen(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// newFileOver writes data to a new file, opens it as an *os.File, which the
+// test closes when it ends, and makes a File of that with NewFile.
+func newFileOver(t *testing.T, data []byte) (*os.File, *File) {
+	t.Helper()
+	name := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(name, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	osf, err := os.OpenFile(name, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { osf.Close() })
+	f, err := NewFile(osf)
+	if errors.Is(err, ErrNoDirectIO) {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return osf, f
 }

@@ -401,8 +401,7 @@ func (q *Queue) enqueue(refs []slotRef) error {
 	q.mu.Lock()
 	if q.closed {
 		for _, r := range refs {
-			q.finish(r.s, IoEvent{Res: -int64(unix.ECANCELED)}, ErrClosed)
-			q.free <- r.s
+			q.complete(r.s, IoEvent{Res: -int64(unix.ECANCELED)}, ErrClosed, nil)
 		}
 		q.mu.Unlock()
 		return ErrClosed
@@ -468,10 +467,22 @@ func (q *Queue) wait(ctx context.Context, w *waiter) error {
 	return ctx.Err()
 }
 
-// finish delivers a completion to its waiter, or to onLate (returned for
-// the caller to run outside q.mu) when nobody waits. q.mu is held.
-func (q *Queue) finish(s *slot, ev IoEvent, err error) (late func(IoEvent)) {
+// complete delivers s's completion (finish) and frees s; an onLate call
+// that is due goes on lates, for the submitter to make outside q.mu, which
+// is held.
+func (q *Queue) complete(s *slot, ev IoEvent, err error, lates []lateCall) []lateCall {
 	ev.Obj, ev.Data = s.obj, s.data
+	if late := q.finish(s, ev, err); late != nil {
+		lates = append(lates, lateCall{late, ev})
+	}
+	q.free <- s
+	return lates
+}
+
+// finish delivers a completion, whose Obj and Data are the caller's, to its
+// waiter, or returns the onLate to give it to when nobody waits. q.mu is
+// held.
+func (q *Queue) finish(s *slot, ev IoEvent, err error) (late func(IoEvent)) {
 	if w := s.w; w != nil {
 		*s.dst = ev
 		if err != nil {
@@ -577,8 +588,7 @@ func (q *Queue) run() {
 				s.state = slotFree
 				q.free <- s
 			case closing:
-				q.finish(s, IoEvent{Res: -int64(unix.ECANCELED)}, ErrClosed)
-				q.free <- s
+				q.complete(s, IoEvent{Res: -int64(unix.ECANCELED)}, ErrClosed, nil)
 			default:
 				s.state = slotTaken
 				batch = append(batch, &s.cb)
@@ -610,13 +620,8 @@ func (q *Queue) run() {
 			if !ok {
 				errno = unix.EBADF // ErrClosed: the context is gone, which Close alone does
 			}
-			ev := IoEvent{Res: -int64(errno)}
 			q.mu.Lock()
-			if late := q.finish(s, ev, nil); late != nil {
-				ev.Obj, ev.Data = s.obj, s.data
-				lates = append(lates, lateCall{late, ev})
-			}
-			q.free <- s
+			lates = q.complete(s, IoEvent{Res: -int64(errno)}, nil, lates)
 			q.mu.Unlock()
 		}
 
@@ -649,11 +654,7 @@ func (q *Queue) run() {
 					err = ErrClosed // a poll that Close cancelled
 				}
 				s.inKernel, s.cancel = false, false
-				if late := q.finish(s, ev, err); late != nil {
-					ev.Obj, ev.Data = s.obj, s.data
-					lates = append(lates, lateCall{late, ev})
-				}
-				q.free <- s
+				lates = q.complete(s, ev, err, lates)
 			}
 			q.mu.Unlock()
 		}
