@@ -402,6 +402,13 @@ func runArch(a vmArch, pkg, testArgs string, timeout time.Duration, disk bool) (
 			qemuDisk = append(qemuDisk, d)
 		}
 	}
+	if disk {
+		extra, err := faultDisks(a, work, stage) // faults.go
+		if err != nil {
+			return 0, err
+		}
+		qemuDisk = append(qemuDisk, extra...)
+	}
 	initrd := filepath.Join(work, "initrd.gz")
 	if err := makeInitrd(stage, initrd); err != nil {
 		return 0, err

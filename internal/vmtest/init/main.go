@@ -69,6 +69,9 @@ func run() int {
 	cmd := exec.Command("/aio.test", args...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stdout
 	cmd.Env = []string{"TMPDIR=" + tmp, "HOME=/tmp", "PATH=/"}
+	if b, err := os.ReadFile("/env"); err == nil { // internal/vmtest/faults.go
+		cmd.Env = append(cmd.Env, strings.Fields(string(b))...)
+	}
 	cmd.Dir = "/"
 	err := cmd.Run()
 	if exit, ok := err.(*exec.ExitError); ok {
