@@ -37,7 +37,7 @@ func faultDevice(t *testing.T, env, serial string) string {
 	t.Helper()
 	dev := os.Getenv(env)
 	if dev == "" {
-		t.Skipf("%s is not set: run in internal/vmtest's VMs, which attach a disk that fails on purpose", env)
+		t.Skipf("%s is not set: it names a disk that internal/vmtest's VMs attach", env)
 	}
 	if b, err := os.ReadFile(filepath.Join("/sys/block", filepath.Base(dev), "serial")); err == nil &&
 		strings.TrimSpace(string(b)) != serial {
