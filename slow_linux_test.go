@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestSlowDevice runs on a disk that takes AIO_SLOW_LATENCY for every
@@ -92,11 +94,16 @@ func TestSlowDevice(t *testing.T) {
 		var over []time.Duration
 		for range 10 {
 			var others sync.WaitGroup
+			release := func() {}
 			if k.fill {
+				// Polls of an empty pipe hold the Queue's room until
+				// the pipe is written.
+				r, w := pipeFDs(t)
 				for i := range depth {
-					others.Go(func() { f.ReadAt(at(4096, 0), int64(64+i)*4096) })
+					others.Go(func() { q.Do(context.Background(), pollCB(r, unix.POLLIN, uint64(i))) })
 				}
 				waitFor(t, "the Queue to fill", func() bool { return q.Stats().InFlight == depth })
+				release = func() { unix.Write(w, []byte{1}) }
 			}
 			p := at(8192, k.misalign)
 			for i := range p {
@@ -121,6 +128,7 @@ func TestSlowDevice(t *testing.T) {
 			if !bytes.Equal(snap, p) {
 				t.Errorf("%s: the buffer changed after the call returned (%d, %v)", k.name, n, err)
 			}
+			release()
 			others.Wait()
 		}
 		slices.Sort(over)
