@@ -33,6 +33,7 @@ type config struct {
 	CompleteMax  int           `json:"iodepth_batch_complete_max"` // --iodepth_batch_complete_max
 	Verify       bool          `json:"verify"`                     // --verify
 	OutputFormat string        `json:"-"`                          // --output-format
+	CPUProfile   string        `json:"-"`                          // --cpuprofile
 	tempFile     bool          // the file is ours: create it, remove it
 }
 
@@ -112,6 +113,8 @@ func (d duration) Set(s string) error {
 
 const defaultSize = 256 << 20
 
+var engines = []string{"aio", "queue", "pread"}
+
 var rwModes = []string{"randread", "randwrite", "read", "write", "randrw"}
 
 // usageError is an error in the command line: exit status 2.
@@ -135,15 +138,16 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	cfg.Runtime = 5 * time.Second
 	fs.Var(duration{&cfg.Runtime}, "runtime", "how long to run")
 	fs.BoolVar(&cfg.Direct, "direct", true, "open the file with O_DIRECT")
-	fs.StringVar(&cfg.Engine, "engine", "aio", "aio (this package), or pread (iodepth goroutines doing pread)")
+	fs.StringVar(&cfg.Engine, "engine", "aio", "aio (one goroutine driving an IoContext), queue (iodepth goroutines sharing an aio.Queue), or pread (iodepth goroutines doing pread)")
 	fs.IntVar(&cfg.Batch, "batch", 0, "most requests per io_submit (0: all that are ready)")
 	fs.IntVar(&cfg.CompleteMax, "iodepth_batch_complete_max", 1, "most completions reaped at a time (fio's option of that name)")
 	fs.BoolVar(&cfg.Verify, "verify", false, "write a pattern derived from the offset (over the whole file first, when --rw writes), and read every block back after the run")
 	fs.StringVar(&cfg.OutputFormat, "output-format", "normal", "normal or json")
+	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the I/O phase to this file (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stderr)
-			fmt.Fprintln(stderr, "usage: aiobench [--filename F] [--size 256M] [--bs 4k] [--iodepth 32] [--rw randread] [--runtime 5s] [--direct=true] [--engine aio|pread] [--batch N] [--verify] [--output-format normal|json]")
+			fmt.Fprintln(stderr, "usage: aiobench [--filename F] [--size 256M] [--bs 4k] [--iodepth 32] [--rw randread] [--runtime 5s] [--direct=true] [--engine aio|queue|pread] [--batch N] [--verify] [--output-format normal|json]")
 			fs.PrintDefaults()
 			return nil, flag.ErrHelp
 		}
@@ -170,13 +174,13 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return bad("--iodepth_batch_complete_max must be at least 1")
 	case cfg.Runtime <= 0:
 		return bad("--runtime must be positive")
-	case cfg.Engine != "aio" && cfg.Engine != "pread":
-		return bad("--engine must be aio or pread, not %q", cfg.Engine)
+	case !slices.Contains(engines, cfg.Engine):
+		return bad("--engine must be one of %s, not %q", strings.Join(engines, ", "), cfg.Engine)
 	case cfg.OutputFormat != "normal" && cfg.OutputFormat != "json":
 		return bad("--output-format must be normal or json, not %q", cfg.OutputFormat)
 	case cfg.Size != 0 && cfg.Size < bs:
 		return bad("--size %d is smaller than --bs %d", cfg.Size, bs)
-	case cfg.Engine == "pread" && cfg.Batch != 0:
+	case cfg.Engine != "aio" && cfg.Batch != 0:
 		return bad("--batch is for the aio engine")
 	}
 	if !slices.Contains(rwModes, cfg.RW) {
