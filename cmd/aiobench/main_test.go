@@ -249,3 +249,17 @@ func TestCPUProfile(t *testing.T) {
 		t.Errorf("%s: %d bytes, not gzip", prof, len(b))
 	}
 }
+
+func TestThreadSampler(t *testing.T) {
+	if n := parseThreads([]byte("Name:\tx\nUmask:\t0022\nThreads:\t17\nSigQ:\t0/1\n")); n != 17 {
+		t.Errorf("parseThreads: %d, want 17", n)
+	}
+	if n := parseThreads([]byte("Name:\tx\n")); n != 0 {
+		t.Errorf("parseThreads without Threads: %d, want 0", n)
+	}
+	s := startThreadSampler()
+	time.Sleep(3 * threadInterval)
+	if n := s.done(); n < 1 {
+		t.Errorf("sampled %d threads", n)
+	}
+}

@@ -8,15 +8,18 @@ package main
 
 import (
 	"bytes"
-	"os"
 	"strconv"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
-// threadInterval is how often the sampler reads the thread count. Each
-// reading of /proc/self/status costs some 20us of CPU, so every 5ms is 0.4%
-// of a CPU, charged to every engine alike.
+// threadInterval is how often the sampler reads the thread count. A pread
+// of /proc/self/status, kept open, costs some 7us of CPU, so every 5ms is
+// about 0.2% of a CPU, charged to every engine alike. (os.ReadFile, which
+// opens and closes the file each time, cost 8% of the CPU of a queue run
+// on the loop device.)
 const threadInterval = 5 * time.Millisecond
 
 // threadSampler records the most OS threads the process had while it ran:
@@ -25,12 +28,20 @@ const threadInterval = 5 * time.Millisecond
 type threadSampler struct {
 	stop chan struct{}
 	wg   sync.WaitGroup
+	fd   int // /proc/self/status, or -1
+	buf  []byte
 	max  int
 }
 
 // startThreadSampler takes a first sample and starts sampling.
 func startThreadSampler() *threadSampler {
-	t := &threadSampler{stop: make(chan struct{}), max: threadCount()}
+	t := &threadSampler{stop: make(chan struct{}), buf: make([]byte, 8192)}
+	fd, err := unix.Open("/proc/self/status", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		fd = -1
+	}
+	t.fd = fd
+	t.max = t.count()
 	t.wg.Add(1)
 	go func() {
 		defer t.wg.Done()
@@ -41,7 +52,7 @@ func startThreadSampler() *threadSampler {
 			case <-t.stop:
 				return
 			case <-tick.C:
-				t.max = max(t.max, threadCount())
+				t.max = max(t.max, t.count())
 			}
 		}
 	}()
@@ -55,16 +66,29 @@ func startThreadSampler() *threadSampler {
 func (t *threadSampler) done() int {
 	close(t.stop)
 	t.wg.Wait()
-	return max(t.max, threadCount())
+	n := max(t.max, t.count())
+	if t.fd >= 0 {
+		unix.Close(t.fd)
+	}
+	return n
 }
 
-// threadCount returns the process's number of threads, or 0 if it cannot
-// be read.
-func threadCount() int {
-	b, err := os.ReadFile("/proc/self/status")
+// count returns the process's number of threads, or 0 if it cannot be
+// read.
+func (t *threadSampler) count() int {
+	if t.fd < 0 {
+		return 0
+	}
+	n, err := unix.Pread(t.fd, t.buf, 0)
 	if err != nil {
 		return 0
 	}
+	return parseThreads(t.buf[:n])
+}
+
+// parseThreads returns the number on the Threads: line of a
+// /proc/PID/status, or 0.
+func parseThreads(b []byte) int {
 	_, rest, ok := bytes.Cut(b, []byte("\nThreads:"))
 	if !ok {
 		return 0
