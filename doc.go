@@ -8,7 +8,18 @@
 //
 // It is for programs that need truly asynchronous disk I/O from few threads:
 // block backends of virtual machine monitors, storage engines and databases
-// that use O_DIRECT. An IoContext is one kernel AIO context; requests are
+// that use O_DIRECT. It has three layers, each built on the exported API of
+// the one below:
+//
+//   - File: ReadAt, WriteAt and Sync with the contracts of io.ReaderAt,
+//     io.WriterAt and *os.File, from any number of goroutines, with any
+//     buffer, offset and length, over O_DIRECT AIO; what most programs want.
+//   - Queue: one IoContext shared by any number of goroutines, each parked
+//     until its own request completes, with the requests that arrive
+//     together batched into one io_submit and no EAGAIN for a full ring.
+//   - IoContext: the system calls themselves, below.
+//
+// An IoContext is one kernel AIO context; requests are
 // IoControlBlocks handed to Submit, and their completions come back as
 // IoEvents from GetEvents:
 //

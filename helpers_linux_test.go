@@ -294,3 +294,88 @@ func collected[T any](w weak.Pointer[T]) bool {
 	}
 	return false
 }
+
+// newQueue returns a Queue that the test closes when it ends.
+func newQueue(t testing.TB, depth int) *Queue {
+	t.Helper()
+	q, err := NewQueue(depth)
+	if err != nil {
+		t.Fatalf("NewQueue(%d): %v", depth, err)
+	}
+	t.Cleanup(func() {
+		if err := q.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return q
+}
+
+// waitFor polls cond until it holds, failing the test after 10 s.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+func ptr(cb *IoControlBlock) unsafe.Pointer { return unsafe.Pointer(cb) }
+
+// interrupted reports whether a request that blocked in io_submit ended
+// early: a signal (the Go runtime sends them all the time) makes the kernel
+// end a blocked AIO pipe read with EINTR.
+func interrupted(ev IoEvent) bool { return ev.Res == -int64(unix.EINTR) }
+
+// uninterrupted runs a test whose submitter must stay blocked in a pipe
+// read until the test ends it, again while a signal cut the read short
+// (body returns true then, before asserting what the cut read broke).
+func uninterrupted(t *testing.T, body func() (interrupted bool)) {
+	t.Helper()
+	for range 5 {
+		if !body() {
+			return
+		}
+		t.Log("a signal ended the blocked pipe read early; again")
+	}
+	t.Fatal("a signal ended the blocked pipe read early five times")
+}
+
+// heapBytes returns n zero bytes on the heap. A buffer handed to the kernel
+// must not live on a goroutine stack: a goroutine parked in Do may have its
+// stack moved, and the kernel would write where the stack was. The compiler
+// keeps a small make([]byte, n) on the stack when it can.
+func heapBytes(n int) []byte {
+	b := make([]byte, n)
+	escape(unsafe.Pointer(&b[0]))
+	return b
+}
+
+// openTestFile creates a file of size bytes of pattern in a test directory
+// and opens it as a File, skipping the test where O_DIRECT is refused.
+func openTestFile(t testing.TB, size int, opts ...FileOption) (*File, []byte) {
+	t.Helper()
+	name := filepath.Join(t.TempDir(), "file")
+	data := make([]byte, size)
+	for i := range data {
+		data[i] = byte(i*7 + i/251)
+	}
+	if err := os.WriteFile(name, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Open(name, os.O_RDWR, 0, opts...)
+	if errors.Is(err, ErrNoDirectIO) {
+		t.Skipf("no O_DIRECT here: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f, data
+}
+
+// at returns a slice of n bytes whose address is misalign bytes past a
+// 4096-byte boundary.
+func at(n, misalign int) []byte {
+	return alignedGo(n+misalign, 4096)[misalign:][:n:n]
+}

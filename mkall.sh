@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
-# mkall.sh regenerates zaio_linux_GOARCH.go and zaio_linux_GOARCH_test.go for
-# every architecture from <linux/aio_abi.h>, through cgo -godefs and each
-# architecture's C cross compiler (see gen/). It installs Debian's cross
-# compilers and kernel headers when they are missing and it runs as root, or
+# Copyright 2026 The kernelio/aio Authors. All rights reserved.
+# Use of this source code is governed by a BSD-style license that can be
+# found in the LICENSE file.
+
+# mkall.sh regenerates zaio_linux.go, zaio_linux_GOARCH.go and
+# zaio_linux_GOARCH_test.go for every Linux GOARCH from <linux/aio_abi.h>,
+# through cgo -godefs and each architecture's C compiler (see gen/). The
+# kernel headers of every architecture come from the one Debian package
+# pinned in internal/archs (UAPI), downloaded through a private apt source
+# list into the user cache directory; the C compilers come from Debian 12's
+# packages, which it installs when they are missing and it runs as root, or
 # prints the apt-get command to run. `go generate ./...` runs it.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -25,5 +32,5 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # The generator writes nothing unless every architecture succeeds, and drops
-# the files of architectures it no longer knows.
+# the zaio files it no longer writes.
 (cd gen && go run . -out ..)

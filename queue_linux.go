@@ -177,12 +177,14 @@ func (q *Queue) Do(ctx context.Context, cb *IoControlBlock) (IoEvent, error) {
 
 // DoDetached is Do for a request whose memory the caller does not need back
 // when it gives up, such as a bounce buffer of its own: when ctx is done
-// after the request reached the kernel, DoDetached returns ctx.Err() at once
-// (with a zero IoEvent) instead of waiting, and the Queue later calls
-// onLate with the request's completion, once the kernel is done with the
-// memory, so that the caller can reclaim it. onLate runs on the Queue's
-// submitter goroutine: it must be quick and must not call the Queue. It is
-// not called when DoDetached returns the completion itself.
+// after the request reached the kernel, DoDetached returns ctx.Err() and a
+// zero IoEvent at once instead of waiting, and the Queue later calls onLate
+// with the request's completion, once the kernel is done with the memory,
+// so that the caller can reclaim it. That is the only case in which onLate
+// is called: whenever DoDetached returns an IoEvent that is not zero (its
+// Obj is the block's address), the request is no longer in the kernel.
+// onLate runs on the Queue's submitter goroutine: it must be quick and must
+// not call the Queue.
 func (q *Queue) DoDetached(ctx context.Context, cb *IoControlBlock, onLate func(IoEvent)) (IoEvent, error) {
 	if onLate == nil {
 		return IoEvent{}, unix.EINVAL

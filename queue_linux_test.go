@@ -16,56 +16,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
-
-func ptr(cb *IoControlBlock) unsafe.Pointer { return unsafe.Pointer(cb) }
-
-// newQueue returns a Queue that the test closes when it ends.
-func newQueue(t testing.TB, depth int) *Queue {
-	t.Helper()
-	q, err := NewQueue(depth)
-	if err != nil {
-		t.Fatalf("NewQueue(%d): %v", depth, err)
-	}
-	t.Cleanup(func() {
-		if err := q.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
-	return q
-}
-
-// waitFor polls cond until it holds, failing the test after 10 s.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
-}
-
-// interrupted reports whether a request that blocked in io_submit ended
-// early: a signal (the Go runtime sends them all the time) makes the kernel
-// end a blocked AIO pipe read with EINTR.
-func interrupted(ev IoEvent) bool { return ev.Res == -int64(unix.EINTR) }
-
-// uninterrupted runs a test whose submitter must stay blocked in a pipe
-// read until the test ends it, again while a signal cut the read short
-// (body returns true then, before asserting what the cut read broke).
-func uninterrupted(t *testing.T, body func() (interrupted bool)) {
-	t.Helper()
-	for range 5 {
-		if !body() {
-			return
-		}
-		t.Log("a signal ended the blocked pipe read early; again")
-	}
-	t.Fatal("a signal ended the blocked pipe read early five times")
-}
 
 // plugSubmitter makes the Queue's submitter block inside io_submit: a read
 // of an empty blocking pipe is done synchronously by io_submit. Everything
@@ -703,14 +656,4 @@ func TestQueueDoesNotAllocate(t *testing.T) {
 		t.Fatalf("Do allocates %v times per call", n)
 	}
 	runtime.KeepAlive(buf)
-}
-
-// heapBytes returns n zero bytes on the heap. A buffer handed to the kernel
-// must not live on a goroutine stack: a goroutine parked in Do may have its
-// stack moved, and the kernel would write where the stack was. The compiler
-// keeps a small make([]byte, n) on the stack when it can.
-func heapBytes(n int) []byte {
-	b := make([]byte, n)
-	escape(unsafe.Pointer(&b[0]))
-	return b
 }

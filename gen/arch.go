@@ -1,43 +1,58 @@
+// Copyright 2026 The kernelio/aio Authors. All rights reserved.
+// Use of this source code is governed by a BSD-style license that can be
+// found in the LICENSE file.
+
 package main
 
-import "runtime"
+import (
+	"os/exec"
+	"runtime"
+	"strings"
 
-// arch is one Linux GOARCH and the Debian packages that compile C for it.
-type arch struct {
-	goarch  string
-	triplet string // GNU triplet of Debian's cross compiler: the CC is triplet-gcc
-	debArch string // Debian architecture whose kernel headers match
+	"github.com/kernelio/aio/internal/archs"
+)
+
+// arch is one Linux GOARCH of the table in internal/archs, which
+// internal/vmtest shares.
+type arch struct{ archs.Arch }
+
+func allArches() []arch {
+	var as []arch
+	for _, a := range archs.All {
+		as = append(as, arch{a})
+	}
+	return as
 }
 
-// arches lists every Linux GOARCH for which Debian ships a C cross compiler.
-// loong64 is missing: Debian 12 has neither a loongarch64 cross compiler nor
-// its kernel headers.
-var arches = []arch{
-	{"386", "i686-linux-gnu", "i386"},
-	{"amd64", "x86_64-linux-gnu", "amd64"},
-	{"arm", "arm-linux-gnueabihf", "armhf"},
-	{"arm64", "aarch64-linux-gnu", "arm64"},
-	{"mips", "mips-linux-gnu", "mips"},
-	{"mipsle", "mipsel-linux-gnu", "mipsel"},
-	{"mips64", "mips64-linux-gnuabi64", "mips64"},
-	{"mips64le", "mips64el-linux-gnuabi64", "mips64el"},
-	{"ppc64", "powerpc64-linux-gnu", "ppc64"},
-	{"ppc64le", "powerpc64le-linux-gnu", "ppc64el"},
-	{"riscv64", "riscv64-linux-gnu", "riscv64"},
-	{"s390x", "s390x-linux-gnu", "s390x"},
-}
+func (a arch) cc() string { return a.CC }
 
-func (a arch) cc() string { return a.triplet + "-gcc" }
+// ccPath is the compiler's executable, for exec.LookPath.
+func (a arch) ccPath() string { return strings.Fields(a.CC)[0] }
 
 // native reports whether this is the build machine's own architecture, whose
-// compiler and headers come from the ordinary packages, not the -cross ones.
-func (a arch) native() bool { return a.goarch == runtime.GOARCH }
+// compiler comes from the ordinary gcc package.
+func (a arch) native() bool { return a.GOARCH == runtime.GOARCH }
 
-// packages names the Debian packages that give this architecture's C
-// compiler and <linux/aio_abi.h>.
+// packages names the Debian 12 package that gives this architecture's C
+// compiler. Its kernel headers come from archs.UAPI, not from a package of
+// the host.
 func (a arch) packages() []string {
-	if a.native() {
-		return []string{"gcc", "linux-libc-dev"}
+	if a.native() && strings.HasPrefix(a.CCPackage, "gcc-") {
+		return []string{"gcc"}
 	}
-	return []string{"gcc-" + a.triplet, "linux-libc-dev-" + a.debArch + "-cross"}
+	return []string{a.CCPackage}
+}
+
+// includeFlags make the compiler see its own headers (stddef.h) and the
+// pinned UAPI headers in uapi, and nothing else: no libc, and none of the
+// host's kernel headers.
+func (a arch) includeFlags(uapi string) ([]string, error) {
+	args := append(strings.Fields(a.CC)[1:], "-print-file-name=include")
+	out, err := exec.Command(a.ccPath(), args...).Output()
+	if err != nil {
+		return nil, err
+	}
+	own := strings.TrimSpace(string(out))
+	return []string{"-nostdinc", "-isystem", own,
+		"-I", uapi + "/usr/include/" + a.Triplet, "-I", uapi + "/usr/include"}, nil
 }

@@ -1,3 +1,7 @@
+// Copyright 2026 The kernelio/aio Authors. All rights reserved.
+// Use of this source code is governed by a BSD-style license that can be
+// found in the LICENSE file.
+
 package main
 
 // docs holds the doc comment of every name the generated files export, keyed

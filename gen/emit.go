@@ -1,3 +1,7 @@
+// Copyright 2026 The kernelio/aio Authors. All rights reserved.
+// Use of this source code is governed by a BSD-style license that can be
+// found in the LICENSE file.
+
 package main
 
 import (
@@ -10,23 +14,25 @@ import (
 	"github.com/dave/jennifer/jen"
 )
 
-// newFile starts a generated file of package aio for one architecture.
-func newFile(header string, a arch) *jen.File {
+// newFile starts a generated file of package aio built under constraint.
+func newFile(header, constraint string) *jen.File {
 	f := jen.NewFile("aio")
 	// One verbatim comment, so that a blank line, not "//", separates the
 	// two lines, as gofmt and x/sys lay them out.
-	f.HeaderComment("// " + header + "\n\n//go:build linux && " + a.goarch)
+	f.HeaderComment("// " + header + "\n\n//go:build " + constraint)
 	return f
 }
 
-// renderTypes renders zaio_linux_GOARCH.go: the constants and structs that
-// cgo printed, with Go names and the docs table's comments.
-func renderTypes(header string, a arch, o *output, defs *cdefs, structs []cStruct) ([]byte, error) {
-	f := newFile(header, a)
+// renderTypes renders zaio_linux.go or zaio_linux_GOARCH.go: the constants
+// and structs that cgo printed for which keep says yes, with Go names and the
+// docs table's comments.
+func renderTypes(header, constraint string, o *output, defs *cdefs, structs []cStruct, keep func(name string) bool) ([]byte, error) {
+	f := newFile(header, constraint)
 	for _, g := range o.groups {
 		var exported []constant
 		for _, c := range g {
-			if c.name != "linuxVersionCode" { // only for the header line
+			// linuxVersionCode is only for the header line.
+			if c.name != "linuxVersionCode" && keep(c.name) {
 				exported = append(exported, c)
 			}
 		}
@@ -54,6 +60,9 @@ func renderTypes(header string, a arch, o *output, defs *cdefs, structs []cStruc
 		}
 	}
 	for _, s := range structs {
+		if !keep(s.goName) {
+			continue
+		}
 		comment(f, docs[s.cName])
 		var err error
 		f.Type().Id(s.goName).StructFunc(func(g *jen.Group) {
@@ -77,15 +86,15 @@ func renderTypes(header string, a arch, o *output, defs *cdefs, structs []cStruc
 			return nil, err
 		}
 	}
-	return render(f)
+	return renderFile(f)
 }
 
 // renderLayout renders zaio_linux_GOARCH_test.go: the C compiler's layout of
 // every struct, which layout_test.go holds the Go types against.
 func renderLayout(header string, a arch, structs []cStruct, layouts map[string]layout) ([]byte, error) {
-	f := newFile(header, a)
+	f := newFile(header, "linux && "+a.GOARCH)
 	comment(f, fmt.Sprintf("cLayout is the layout of the structs of <linux/aio_abi.h> as %s "+
-		"computed it for %s: sizes, alignments and offsets in bytes.", a.cc(), a.goarch))
+		"computed it for %s: sizes, alignments and offsets in bytes.", a.cc(), a.GOARCH))
 	f.Var().Id("cLayout").Op("=").Index().Id("cStruct").CustomFunc(multi, func(g *jen.Group) {
 		for _, s := range structs {
 			l := layouts[s.cName]
@@ -112,10 +121,10 @@ func renderLayout(header string, a arch, structs []cStruct, layouts map[string]l
 			)
 		}
 	})
-	return render(f)
+	return renderFile(f)
 }
 
-func render(f *jen.File) ([]byte, error) {
+func renderFile(f *jen.File) ([]byte, error) {
 	var b bytes.Buffer
 	err := f.Render(&b)
 	return b.Bytes(), err

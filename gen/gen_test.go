@@ -1,6 +1,13 @@
+// Copyright 2026 The kernelio/aio Authors. All rights reserved.
+// Use of this source code is governed by a BSD-style license that can be
+// found in the LICENSE file.
+
 package main
 
-import "testing"
+import (
+	"go/ast"
+	"testing"
+)
 
 func TestNames(t *testing.T) {
 	iocb := []string{"aio_data", "aio_key", "aio_rw_flags", "aio_lio_opcode", "aio_reserved2"}
@@ -35,6 +42,40 @@ func TestDocsCoverStructs(t *testing.T) {
 		}
 		if n := len(cFields(s)); n == 0 {
 			t.Errorf("no field docs for %s", s)
+		}
+	}
+}
+
+// TestCommonDecls: a constant or struct goes to zaio_linux.go only when cgo
+// printed it the same for every architecture.
+func TestCommonDecls(t *testing.T) {
+	u64 := &ast.Ident{Name: "uint64"}
+	u32 := &ast.Ident{Name: "uint32"}
+	res := func(sigset int64, second *ast.Ident) *result {
+		return &result{
+			out: &output{groups: [][]constant{
+				{{"IOCB_CMD_PREAD", 0}, {"IOCB_CMD_PWRITE", 1}},
+				{{"sizeofKernelSigset", sigset}},
+			}},
+			structs: []cStruct{
+				{goName: "IoEvent", fields: []cField{{goName: "Data", goField: goField{"Data", u64}}}},
+				{goName: "IoControlBlock", fields: []cField{
+					{goName: "Data", goField: goField{"Data", u64}},
+					{goName: "Key", goField: goField{"Key", second}},
+				}},
+			},
+		}
+	}
+	common := commonDecls([]*result{res(8, u32), res(16, u32), res(8, u64)})
+	for name, want := range map[string]bool{
+		"IOCB_CMD_PREAD":     true,
+		"IOCB_CMD_PWRITE":    true,
+		"IoEvent":            true,
+		"sizeofKernelSigset": false,
+		"IoControlBlock":     false,
+	} {
+		if common[name] != want {
+			t.Errorf("common[%s] = %v, want %v", name, common[name], want)
 		}
 	}
 }

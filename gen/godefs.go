@@ -1,3 +1,7 @@
+// Copyright 2026 The kernelio/aio Authors. All rights reserved.
+// Use of this source code is governed by a BSD-style license that can be
+// found in the LICENSE file.
+
 package main
 
 import (
@@ -105,8 +109,9 @@ func (o *output) constant(name string) (int64, bool) {
 	return 0, false
 }
 
-// godefs runs cgo -godefs on src for arch a, with a's C compiler.
-func godefs(a arch, src []byte) (*output, error) {
+// godefs runs cgo -godefs on src for arch a, with a's C compiler and the
+// compiler flags cflags.
+func godefs(a arch, cflags []string, src []byte) (*output, error) {
 	dir, err := os.MkdirTemp("", "aiogen-")
 	if err != nil {
 		return nil, err
@@ -115,15 +120,16 @@ func godefs(a arch, src []byte) (*output, error) {
 	if err := os.WriteFile(filepath.Join(dir, "defs.go"), src, 0o644); err != nil {
 		return nil, err
 	}
-	cmd := exec.Command("go", "tool", "cgo", "-godefs", "-objdir", dir, "defs.go")
+	args := append([]string{"tool", "cgo", "-godefs", "-objdir", dir, "--"}, cflags...)
+	cmd := exec.Command("go", append(args, "defs.go")...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+a.goarch, "CC="+a.cc(),
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+a.GOARCH, "CC="+a.cc(),
 		"CGO_CFLAGS=", "CGO_CPPFLAGS=")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return nil, fmt.Errorf("cgo -godefs for %s: %v\n%s", a.goarch, err, stderr.Bytes())
+		return nil, fmt.Errorf("cgo -godefs for %s: %v\n%s", a.GOARCH, err, stderr.Bytes())
 	}
 	return parseOutput(out)
 }

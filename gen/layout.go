@@ -1,3 +1,7 @@
+// Copyright 2026 The kernelio/aio Authors. All rights reserved.
+// Use of this source code is governed by a BSD-style license that can be
+// found in the LICENSE file.
+
 package main
 
 import (
@@ -19,7 +23,7 @@ type fieldLayout struct{ offset, size, align int64 }
 // alignment of a type is measured the way a struct lays it out (the offset
 // after a char), which is what the kernel ABI follows; __alignof__ would say
 // 8 for a 64-bit integer on 386, where a struct member gets 4.
-func probeLayout(a arch, defs *cdefs, structs []cStruct) (map[string]layout, error) {
+func probeLayout(a arch, cflags []string, defs *cdefs, structs []cStruct) (map[string]layout, error) {
 	var c, g strings.Builder
 	probe := func(name, expr string) {
 		fmt.Fprintf(&c, "\taioprobe_%s = %s,\n", name, expr)
@@ -40,7 +44,7 @@ func probeLayout(a arch, defs *cdefs, structs []cStruct) (map[string]layout, err
 	}
 	src := fmt.Sprintf("//go:build ignore\n\npackage aio\n\n/*\n%s\n#include <stddef.h>\n\nenum {\n%s};\n*/\nimport \"C\"\n\nconst (\n%s)\n",
 		defs.preamble, c.String(), g.String())
-	o, err := godefs(a, []byte(src))
+	o, err := godefs(a, cflags, []byte(src))
 	if err != nil {
 		return nil, fmt.Errorf("layout probe: %w", err)
 	}

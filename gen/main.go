@@ -1,32 +1,42 @@
-// Command gen writes zaio_linux_GOARCH.go and zaio_linux_GOARCH_test.go for
-// every Linux GOARCH from <linux/aio_abi.h>, through cgo -godefs run with each
-// architecture's C cross compiler. mkall.sh runs it; see the README.
+// Copyright 2026 The kernelio/aio Authors. All rights reserved.
+// Use of this source code is governed by a BSD-style license that can be
+// found in the LICENSE file.
+
+// Command gen writes the zaio files of package aio from <linux/aio_abi.h>,
+// through cgo -godefs run with each architecture's C compiler on the UAPI
+// headers pinned in internal/archs: zaio_linux.go holds what every
+// architecture shares (the constants and their docs, and the structs that do
+// not vary), zaio_linux_GOARCH.go what differs, and zaio_linux_GOARCH_test.go
+// the C compiler's layout of every struct. mkall.sh runs it; see the README.
 package main
 
 import (
 	"flag"
 	"fmt"
+	"go/types"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/kernelio/aio/internal/archs"
 )
 
 func main() {
-	archList := flag.String("arch", "", "comma-separated GOARCHes to generate (default: all)")
 	out := flag.String("out", "..", "directory to write the zaio files to")
 	defsPath := flag.String("cdefs", "../internal/cdefs/aio.go", "cgo -godefs input")
-	listPkgs := flag.Bool("packages", false, "print the Debian packages the chosen arches need, and exit")
+	listPkgs := flag.Bool("packages", false, "print the Debian packages of the C compilers, and exit")
 	flag.Parse()
 
-	chosen, err := choose(*archList)
-	if err != nil {
-		fail(err)
-	}
+	chosen := allArches()
 	if *listPkgs {
 		var pkgs []string
 		for _, a := range chosen {
-			pkgs = append(pkgs, a.packages()...)
+			for _, p := range a.packages() {
+				if !contains(pkgs, p) {
+					pkgs = append(pkgs, p)
+				}
+			}
 		}
 		fmt.Println(strings.Join(pkgs, "\n"))
 		return
@@ -38,22 +48,30 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
+	uapi, err := archs.UAPI.Unpacked()
+	if err != nil {
+		fail(err)
+	}
 	// Generate everything before writing anything, so that a failure leaves
 	// the committed files as they were.
-	files := map[string][]byte{}
+	var results []*result
 	for _, a := range chosen {
-		if err := generate(a, defs, files); err != nil {
-			fail(fmt.Errorf("%s: %w", a.goarch, err))
+		r, err := generate(a, uapi, defs)
+		if err != nil {
+			fail(fmt.Errorf("%s: %w", a.GOARCH, err))
 		}
+		results = append(results, r)
 	}
-	if *archList == "" {
-		// A full run also drops files of architectures no longer generated.
-		old, _ := filepath.Glob(filepath.Join(*out, "zaio_linux_*.go"))
-		for _, f := range old {
-			if _, ok := files[filepath.Base(f)]; !ok {
-				if err := os.Remove(f); err != nil {
-					fail(err)
-				}
+	files, err := render(results, defs)
+	if err != nil {
+		fail(err)
+	}
+	// Drop the files of architectures no longer generated.
+	old, _ := filepath.Glob(filepath.Join(*out, "zaio_linux*.go"))
+	for _, f := range old {
+		if _, ok := files[filepath.Base(f)]; !ok {
+			if err := os.Remove(f); err != nil {
+				fail(err)
 			}
 		}
 	}
@@ -69,23 +87,13 @@ func fail(err error) {
 	os.Exit(1)
 }
 
-func choose(list string) ([]arch, error) {
-	if list == "" {
-		return arches, nil
-	}
-	var chosen []arch
-	for _, name := range strings.Split(list, ",") {
-		found := false
-		for _, a := range arches {
-			if a.goarch == name {
-				chosen, found = append(chosen, a), true
-			}
-		}
-		if !found {
-			return nil, fmt.Errorf("unknown GOARCH %q", name)
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
 		}
 	}
-	return chosen, nil
+	return false
 }
 
 // checkCompilers stops early, with the command that fixes it, when a C
@@ -93,7 +101,7 @@ func choose(list string) ([]arch, error) {
 func checkCompilers(chosen []arch) error {
 	var missing []string
 	for _, a := range chosen {
-		if _, err := exec.LookPath(a.cc()); err != nil {
+		if _, err := exec.LookPath(a.ccPath()); err != nil {
 			missing = append(missing, a.packages()...)
 		}
 	}
@@ -103,37 +111,121 @@ func checkCompilers(chosen []arch) error {
 	return nil
 }
 
-// generate renders the two zaio files of one architecture into files.
-func generate(a arch, defs *cdefs, files map[string][]byte) error {
-	o, err := godefs(a, defs.src)
+// result is what cgo and the C compiler said for one architecture.
+type result struct {
+	arch    arch
+	version string // of the headers: "6.12"
+	out     *output
+	structs []cStruct
+	layout  map[string]layout
+}
+
+// generate runs cgo -godefs and the layout probe for one architecture.
+func generate(a arch, uapi string, defs *cdefs) (*result, error) {
+	cflags, err := a.includeFlags(uapi)
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("%s: %v", a.cc(), err)
+	}
+	o, err := godefs(a, cflags, defs.src)
+	if err != nil {
+		return nil, err
 	}
 	code, ok := o.constant("linuxVersionCode")
 	if !ok {
-		return fmt.Errorf("cgo printed no linuxVersionCode")
+		return nil, fmt.Errorf("cgo printed no linuxVersionCode")
 	}
 	structs, err := resolve(o, defs)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	layout, err := probeLayout(a, defs, structs)
+	layout, err := probeLayout(a, cflags, defs, structs)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	header := fmt.Sprintf("Code generated by mkall.sh (go run ./gen -arch %s) from <linux/aio_abi.h> of Linux %d.%d with %s; DO NOT EDIT.",
-		a.goarch, code>>16, (code>>8)&0xff, a.cc())
-	types, err := renderTypes(header, a, o, defs, structs)
+	return &result{
+		arch:    a,
+		version: fmt.Sprintf("%d.%d", code>>16, (code>>8)&0xff),
+		out:     o,
+		structs: structs,
+		layout:  layout,
+	}, nil
+}
+
+// header is the first line of every generated file: a command that
+// regenerates it when pasted at the repository root, and where it came from.
+func header(version, with string) string {
+	return fmt.Sprintf("Code generated by ./mkall.sh from <linux/aio_abi.h> of Linux %s (%v) %s; DO NOT EDIT.",
+		version, archs.UAPI, with)
+}
+
+// render merges what every architecture shares into zaio_linux.go, as x/sys's
+// mkmerge does, and renders the rest per architecture.
+func render(results []*result, defs *cdefs) (map[string][]byte, error) {
+	version := results[0].version
+	for _, r := range results {
+		if r.version != version {
+			return nil, fmt.Errorf("%s has the headers of Linux %s, %s those of %s",
+				r.arch.GOARCH, r.version, results[0].arch.GOARCH, version)
+		}
+	}
+	common := commonDecls(results)
+	files := map[string][]byte{}
+	var err error
+	files["zaio_linux.go"], err = renderTypes(header(version, "for every architecture"), "linux",
+		results[0].out, defs, results[0].structs, func(name string) bool { return common[name] })
 	if err != nil {
-		return err
+		return nil, err
 	}
-	layoutTest, err := renderLayout(header, a, structs, layout)
-	if err != nil {
-		return err
+	for _, r := range results {
+		a := r.arch
+		h := header(version, "with "+a.cc())
+		base := "zaio_linux_" + a.GOARCH
+		files[base+".go"], err = renderTypes(h, "linux && "+a.GOARCH, r.out, defs, r.structs,
+			func(name string) bool { return !common[name] })
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", a.GOARCH, err)
+		}
+		files[base+"_test.go"], err = renderLayout(h, a, r.structs, r.layout)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", a.GOARCH, err)
+		}
 	}
-	base := "zaio_linux_" + a.goarch
-	files[base+".go"], files[base+"_test.go"] = types, layoutTest
-	return nil
+	return files, nil
+}
+
+// commonDecls returns the names of the constants and structs that cgo
+// printed the same on every architecture.
+func commonDecls(results []*result) map[string]bool {
+	key := func(r *result) map[string]string {
+		m := map[string]string{}
+		for _, g := range r.out.groups {
+			for _, c := range g {
+				m[c.name] = fmt.Sprint(c.value)
+			}
+		}
+		for _, s := range r.structs {
+			var b strings.Builder
+			for _, f := range s.fields {
+				fmt.Fprintf(&b, "%s %s;", f.goName, types.ExprString(f.typ))
+			}
+			m[s.goName] = b.String()
+		}
+		return m
+	}
+	common := key(results[0])
+	for _, r := range results[1:] {
+		k := key(r)
+		for name, v := range common {
+			if k[name] != v {
+				delete(common, name)
+			}
+		}
+	}
+	names := map[string]bool{}
+	for name := range common {
+		names[name] = true
+	}
+	return names
 }
 
 // cStruct pairs a struct cgo printed with its C names.

@@ -1,17 +1,24 @@
+// Copyright 2026 The kernelio/aio Authors. All rights reserved.
+// Use of this source code is governed by a BSD-style license that can be
+// found in the LICENSE file.
+
 // Command vmtest runs the package's tests on other architectures, each on
 // its own Debian kernel under qemu-system: qemu-user has no io_* system
 // calls, and a layout is only proven against the kernel of its architecture.
 //
-//	go run ./internal/vmtest                    # arm64 and s390x
-//	go run ./internal/vmtest -arch arm64,s390x,ppc64le,arm
+//	go run ./internal/vmtest                    # every architecture with a VM
+//	go run ./internal/vmtest -arch mipsle,riscv64
 //
-// For each architecture it cross-compiles the tests (go test -c) and a small
-// init (./init), downloads Debian's kernel package for the architecture
-// (cached in the user cache directory), builds an initramfs with the two
-// binaries and the kernel modules for a virtio disk and ext4, and boots it
-// with an ext4 disk so that O_DIRECT is tested too. It prints the console,
-// and exits with the tests' status. Run as root on Debian, it installs
-// qemu-system, cpio and e2fsprogs when they are missing.
+// The architectures, and how to boot each, are in the table of
+// internal/archs, which the generator shares. For each it cross-compiles the
+// root package's tests (go test -c) and a small init (./init), downloads
+// Debian's kernel package for the architecture (from the build machine's
+// suite, or from another one through a private apt source list; cached in
+// the user cache directory), builds an initramfs with the two binaries and
+// the kernel modules for a virtio disk and ext4, and boots it with an ext4
+// disk so that O_DIRECT is tested too. It prints the console, and exits with
+// the tests' status. Run as root on Debian, it installs qemu-system, cpio,
+// e2fsprogs and xz-utils when they are missing.
 package main
 
 import (
@@ -28,105 +35,90 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kernelio/aio/internal/archs"
+	"github.com/kernelio/aio/internal/debian"
 )
 
-// vmArch is how to boot one architecture.
+// vmArch is an architecture of the table in internal/archs that has a VM.
 type vmArch struct {
-	goarch  string
-	env     []string // extra Go build environment
-	debArch string   // Debian architecture
-	kernel  string   // Debian metapackage of the kernel
-	image   string   // the kernel file in /boot, %s being the version
-	qemu    string   // qemu binary
-	qemuPkg string   // its Debian package
-	machine []string // qemu machine arguments
-	disk    []string // qemu arguments attaching disk.img (%s)
-	console string
-	modules []string // to load, in order (their dependencies come first)
+	archs.Arch
+	*archs.VM
 }
 
-var vmArches = []vmArch{
-	{
-		goarch: "arm64", debArch: "arm64", kernel: "linux-image-arm64", image: "vmlinuz-%s",
-		qemu: "qemu-system-aarch64", qemuPkg: "qemu-system-arm",
-		machine: []string{"-M", "virt", "-cpu", "cortex-a57"},
-		disk:    []string{"-drive", "file=%s,if=none,id=d0,format=raw", "-device", "virtio-blk-pci,drive=d0"},
-		console: "ttyAMA0", modules: []string{"virtio_pci", "virtio_blk", "crc32c_generic", "ext4"},
-	},
-	{
-		goarch: "s390x", debArch: "s390x", kernel: "linux-image-s390x", image: "vmlinuz-%s",
-		qemu: "qemu-system-s390x", qemuPkg: "qemu-system-misc",
-		machine: []string{"-M", "s390-ccw-virtio"},
-		disk:    []string{"-drive", "file=%s,if=none,id=d0,format=raw", "-device", "virtio-blk-ccw,drive=d0"},
-		console: "ttysclp0", modules: []string{"virtio_blk", "crc32c_generic", "ext4"},
-	},
-	{
-		goarch: "ppc64le", debArch: "ppc64el", kernel: "linux-image-powerpc64le", image: "vmlinux-%s",
-		qemu: "qemu-system-ppc64", qemuPkg: "qemu-system-ppc",
-		machine: []string{"-M", "pseries", "-cpu", "power9", "-vga", "none"},
-		disk:    []string{"-drive", "file=%s,if=none,id=d0,format=raw", "-device", "virtio-blk-pci,drive=d0"},
-		console: "hvc0", modules: []string{"virtio_pci", "virtio_blk", "crc32c_generic", "ext4"},
-	},
-	{
-		goarch: "arm", env: []string{"GOARM=7"}, debArch: "armhf", kernel: "linux-image-armmp-lpae", image: "vmlinuz-%s",
-		qemu: "qemu-system-arm", qemuPkg: "qemu-system-arm",
-		machine: []string{"-M", "virt", "-cpu", "cortex-a15"},
-		disk:    []string{"-drive", "file=%s,if=none,id=d0,format=raw", "-device", "virtio-blk-device,drive=d0"},
-		console: "ttyAMA0", modules: []string{"virtio_mmio", "virtio_blk", "crc32c_generic", "ext4"},
-	},
+// vmArches are the architectures that boot under qemu-system.
+func vmArches() []vmArch {
+	var vs []vmArch
+	for _, a := range archs.All {
+		if a.VM != nil {
+			vs = append(vs, vmArch{a, a.VM})
+		}
+	}
+	return vs
 }
 
 func main() {
-	archList := flag.String("arch", "arm64,s390x", "comma-separated GOARCHes: "+names())
-	pkgDir := flag.String("pkg", ".", "the package whose tests to run")
-	testArgs := flag.String("args", "-test.v -test.timeout=150s", "arguments for the test binary")
-	timeout := flag.Duration("timeout", 4*time.Minute, "longest a VM may run")
+	archList := flag.String("arch", "all", "comma-separated GOARCHes, or all: "+names())
+	pkg := flag.String("pkg", "github.com/kernelio/aio", "the package whose tests to run")
+	// The suite takes 15 to 40 s in each VM; the bounds leave room for
+	// slower machines and for tests still to come, and stop a hung kernel.
+	testArgs := flag.String("args", "-test.v -test.timeout=4m", "arguments for the test binary")
+	timeout := flag.Duration("timeout", 6*time.Minute, "longest a VM may run")
 	noDisk := flag.Bool("nodisk", false, "boot without the ext4 disk (O_DIRECT tests skip)")
 	flag.Parse()
 
 	var chosen []vmArch
-	for _, name := range strings.Split(*archList, ",") {
-		a, ok := find(name)
-		if !ok {
-			fail(fmt.Errorf("no VM for GOARCH %q; have %s", name, names()))
+	if *archList == "all" {
+		chosen = vmArches()
+	} else {
+		for _, name := range strings.Split(*archList, ",") {
+			a, ok := find(name)
+			if !ok {
+				fail(fmt.Errorf("no VM for GOARCH %q; have %s", name, names()))
+			}
+			chosen = append(chosen, a)
 		}
-		chosen = append(chosen, a)
 	}
 	if err := installTools(chosen); err != nil {
 		fail(err)
 	}
 	status := 0
+	var summary []string
 	for _, a := range chosen {
 		start := time.Now()
-		code, err := runArch(a, *pkgDir, *testArgs, *timeout, !*noDisk)
+		code, err := runArch(a, *pkg, *testArgs, *timeout, !*noDisk)
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "vmtest %s: %v\n", a.goarch, err)
+			fmt.Fprintf(os.Stderr, "vmtest %s: %v\n", a.GOARCH, err)
 			code = 1
 		}
-		fmt.Fprintf(os.Stderr, "vmtest %s: exit %d in %.1fs\n", a.goarch, code, time.Since(start).Seconds())
+		line := fmt.Sprintf("vmtest %s: exit %d in %.1fs", a.GOARCH, code, time.Since(start).Seconds())
+		fmt.Fprintln(os.Stderr, line)
+		summary = append(summary, line)
 		if code != 0 {
 			status = 1
 		}
+	}
+	if len(chosen) > 1 {
+		fmt.Fprintln(os.Stderr, strings.Join(summary, "\n"))
 	}
 	os.Exit(status)
 }
 
 func names() string {
 	var n []string
-	for _, a := range vmArches {
-		n = append(n, a.goarch)
+	for _, a := range vmArches() {
+		n = append(n, a.GOARCH)
 	}
 	return strings.Join(n, ", ")
 }
 
 func find(goarch string) (vmArch, bool) {
-	for _, a := range vmArches {
-		if a.goarch == goarch {
+	for _, a := range vmArches() {
+		if a.GOARCH == goarch {
 			return a, true
 		}
 	}
@@ -149,15 +141,19 @@ func installTools(chosen []vmArch) error {
 	}
 	need("cpio", "cpio")
 	need("mkfs.ext4", "e2fsprogs")
+	need("xz", "xz-utils") // trixie's kernel modules are .ko.xz
 	for _, a := range chosen {
-		need(a.qemu, a.qemuPkg)
+		need(a.Qemu, a.QemuPkg)
 	}
 	out, _ := exec.Command("dpkg", "--print-foreign-architectures").Output()
 	foreign := strings.Fields(string(out))
 	var add []string
 	for _, a := range chosen {
-		if !slices.Contains(foreign, a.debArch) && !slices.Contains(add, a.debArch) {
-			add = append(add, a.debArch)
+		if a.Suite != "" {
+			continue // read through a private source list
+		}
+		if !slices.Contains(foreign, a.DebArch) && !slices.Contains(add, a.DebArch) {
+			add = append(add, a.DebArch)
 		}
 	}
 	if len(pkgs) == 0 && len(add) == 0 {
@@ -201,21 +197,16 @@ func runCmd(name string, args ...string) error {
 // kernelTree returns the directory where the architecture's Debian kernel
 // package is unpacked, downloading it the first time.
 func kernelTree(a vmArch) (dir, version string, err error) {
-	out, err := exec.Command("apt-cache", "depends", a.kernel+":"+a.debArch).Output()
+	var suite *debian.Suite // nil: the build machine's own sources
+	if a.Suite != "" {
+		suite = debian.NewSuite(a.Suite, a.DebArch)
+	}
+	pkg, version, err := suite.KernelPackage(a.Kernel, a.DebArch)
 	if err != nil {
-		return "", "", fmt.Errorf("apt-cache depends %s:%s: %v", a.kernel, a.debArch, err)
+		return "", "", err
 	}
-	m := regexp.MustCompile(`Depends: (linux-image-([0-9][^:\s]*))`).FindStringSubmatch(string(out))
-	if m == nil {
-		return "", "", fmt.Errorf("%s:%s depends on no linux-image package", a.kernel, a.debArch)
-	}
-	pkg, version := m[1], m[2]
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		cache = os.TempDir()
-	}
-	dir = filepath.Join(cache, "kernelio-aio-vmtest", pkg+"_"+a.debArch)
-	if _, err := os.Stat(filepath.Join(dir, "boot", fmt.Sprintf(a.image, version))); err == nil {
+	dir = filepath.Join(debian.CacheDir(), "vmtest", pkg+"_"+a.DebArch)
+	if _, err := os.Stat(filepath.Join(dir, "boot", fmt.Sprintf(a.Image, version))); err == nil {
 		return dir, version, nil
 	}
 	dl, err := os.MkdirTemp("", "vmtest-deb-")
@@ -223,21 +214,22 @@ func kernelTree(a vmArch) (dir, version string, err error) {
 		return "", "", err
 	}
 	defer os.RemoveAll(dl)
-	cmd := exec.Command("apt-get", "download", "-qq", pkg+":"+a.debArch)
-	cmd.Dir, cmd.Stderr = dl, io.Discard // it complains that _apt cannot write there
-	if err := cmd.Run(); err != nil {
-		return "", "", fmt.Errorf("apt-get download %s:%s: %v", pkg, a.debArch, err)
+	os.Chmod(dl, 0o755) // so that apt's _apt user may write there
+	start := time.Now()
+	deb, err := suite.Download(pkg+":"+a.DebArch, dl)
+	if err != nil {
+		return "", "", err
 	}
-	debs, _ := filepath.Glob(filepath.Join(dl, "*.deb"))
-	if len(debs) != 1 {
-		return "", "", fmt.Errorf("apt-get download %s: got %v", pkg, debs)
+	if st, err := os.Stat(deb); err == nil {
+		fmt.Fprintf(os.Stderr, "vmtest %s: downloaded %s (%.0f MB) in %.1fs\n",
+			a.GOARCH, filepath.Base(deb), float64(st.Size())/1e6, time.Since(start).Seconds())
 	}
 	tmp := dir + ".tmp"
 	os.RemoveAll(tmp)
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return "", "", err
 	}
-	if err := runCmd("dpkg-deb", "-x", debs[0], tmp); err != nil {
+	if err := runCmd("dpkg-deb", "-x", deb, tmp); err != nil {
 		return "", "", err
 	}
 	os.RemoveAll(dir)
@@ -249,9 +241,16 @@ func kernelTree(a vmArch) (dir, version string, err error) {
 func moduleOrder(tree, version string, wanted []string) ([]string, error) {
 	paths := map[string]string{}
 	root := filepath.Join(tree, "lib", "modules", version, "kernel")
+	if _, err := os.Stat(root); err != nil {
+		root = filepath.Join(tree, "usr", "lib", "modules", version, "kernel") // trixie: merged /usr
+	}
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && strings.HasSuffix(p, ".ko") {
-			paths[normalize(strings.TrimSuffix(d.Name(), ".ko"))] = p
+		if err == nil {
+			for _, ext := range []string{".ko", ".ko.xz"} {
+				if name, ok := strings.CutSuffix(d.Name(), ext); ok {
+					paths[normalize(name)] = p
+				}
+			}
 		}
 		return err
 	})
@@ -293,10 +292,26 @@ func moduleOrder(tree, version string, wanted []string) ([]string, error) {
 
 func normalize(name string) string { return strings.ReplaceAll(name, "-", "_") }
 
+// moduleFile returns the module at path as an ELF file, uncompressed.
+func moduleFile(path string) ([]byte, error) {
+	if !strings.HasSuffix(path, ".xz") {
+		return os.ReadFile(path)
+	}
+	out, err := exec.Command("xz", "-dc", path).Output()
+	if err != nil {
+		return nil, fmt.Errorf("xz -dc %s: %v", path, err)
+	}
+	return out, nil
+}
+
 func moduleDepends(path string) ([]string, error) {
-	f, err := elf.Open(path)
+	b, err := moduleFile(path)
 	if err != nil {
 		return nil, err
+	}
+	f, err := elf.NewFile(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
 	}
 	defer f.Close()
 	sec := f.Section(".modinfo")
@@ -316,12 +331,12 @@ func moduleDepends(path string) ([]string, error) {
 }
 
 // runArch builds, boots and reads one VM; it returns the tests' exit status.
-func runArch(a vmArch, pkgDir, testArgs string, timeout time.Duration, disk bool) (int, error) {
+func runArch(a vmArch, pkg, testArgs string, timeout time.Duration, disk bool) (int, error) {
 	tree, version, err := kernelTree(a)
 	if err != nil {
 		return 0, err
 	}
-	work, err := os.MkdirTemp("", "vmtest-"+a.goarch+"-")
+	work, err := os.MkdirTemp("", "vmtest-"+a.GOARCH+"-")
 	if err != nil {
 		return 0, err
 	}
@@ -330,15 +345,15 @@ func runArch(a vmArch, pkgDir, testArgs string, timeout time.Duration, disk bool
 	if err := os.MkdirAll(filepath.Join(stage, "lib"), 0o755); err != nil {
 		return 0, err
 	}
-	env := append(os.Environ(), "GOOS=linux", "GOARCH="+a.goarch, "CGO_ENABLED=0")
-	env = append(env, a.env...)
+	env := append(os.Environ(), "GOOS=linux", "GOARCH="+a.GOARCH, "CGO_ENABLED=0")
+	env = append(env, a.Env...)
 	initPkg, err := filepath.Abs(filepath.Join(sourceDir(), "init"))
 	if err != nil {
 		return 0, err
 	}
 	for _, c := range [][]string{
 		{"go", "build", "-o", filepath.Join(stage, "init"), initPkg},
-		{"go", "test", "-c", "-o", filepath.Join(stage, "aio.test"), pkgDir},
+		{"go", "test", "-c", "-o", filepath.Join(stage, "aio.test"), pkg},
 	} {
 		cmd := exec.Command(c[0], c[1:]...)
 		cmd.Env, cmd.Stdout, cmd.Stderr = env, os.Stderr, os.Stderr
@@ -351,14 +366,18 @@ func runArch(a vmArch, pkgDir, testArgs string, timeout time.Duration, disk bool
 	}
 	var qemuDisk []string
 	if disk {
-		mods, err := moduleOrder(tree, version, a.modules)
+		mods, err := moduleOrder(tree, version, a.Modules)
 		if err != nil {
 			return 0, err
 		}
 		var list []string
 		for _, m := range mods {
-			dst := filepath.Join("/lib", filepath.Base(m))
-			if err := copyFile(m, filepath.Join(stage, dst)); err != nil {
+			dst := filepath.Join("/lib", strings.TrimSuffix(filepath.Base(m), ".xz"))
+			b, err := moduleFile(m)
+			if err != nil {
+				return 0, err
+			}
+			if err := os.WriteFile(filepath.Join(stage, dst), b, 0o644); err != nil {
 				return 0, err
 			}
 			list = append(list, dst)
@@ -376,7 +395,7 @@ func runArch(a vmArch, pkgDir, testArgs string, timeout time.Duration, disk bool
 		if err := runCmd("mkfs.ext4", "-q", "-F", img); err != nil {
 			return 0, err
 		}
-		for _, d := range a.disk {
+		for _, d := range a.Disk {
 			if strings.Contains(d, "%s") {
 				d = fmt.Sprintf(d, img)
 			}
@@ -388,21 +407,22 @@ func runArch(a vmArch, pkgDir, testArgs string, timeout time.Duration, disk bool
 		return 0, err
 	}
 
-	args := append([]string{}, a.machine...)
-	args = append(args, "-smp", "2", "-m", "1024", "-nographic", "-no-reboot", "-nic", "none",
-		"-kernel", filepath.Join(tree, "boot", fmt.Sprintf(a.image, version)), "-initrd", initrd,
-		"-append", "console="+a.console+" panic=-1 quiet loglevel=3")
+	args := append([]string{}, a.Machine...)
+	cmdline := append([]string{"console=" + a.Console, "panic=-1", "quiet", "loglevel=3"}, a.Append...)
+	args = append(args, "-smp", strconv.Itoa(max(a.CPUs, 1)), "-m", "1024", "-nographic", "-no-reboot", "-nic", "none",
+		"-kernel", filepath.Join(tree, "boot", fmt.Sprintf(a.Image, version)), "-initrd", initrd,
+		"-append", strings.Join(cmdline, " "))
 	args = append(args, qemuDisk...)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, a.qemu, args...)
+	cmd := exec.CommandContext(ctx, a.Qemu, args...)
 	cmd.Stdin = nil
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return 0, err
 	}
 	cmd.Stderr = cmd.Stdout
-	fmt.Fprintf(os.Stderr, "vmtest %s: Linux %s, %s\n", a.goarch, version, strings.Join(append([]string{a.qemu}, a.machine...), " "))
+	fmt.Fprintf(os.Stderr, "vmtest %s: Linux %s, %s\n", a.GOARCH, version, strings.Join(append([]string{a.Qemu}, a.Machine...), " "))
 	if err := cmd.Start(); err != nil {
 		return 0, err
 	}
@@ -434,14 +454,6 @@ func sourceDir() string {
 		return "internal/vmtest"
 	}
 	return strings.TrimSpace(string(out))
-}
-
-func copyFile(src, dst string) error {
-	b, err := os.ReadFile(src)
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(dst, b, 0o644)
 }
 
 // makeInitrd packs dir as a gzipped newc cpio archive, with cpio(1).

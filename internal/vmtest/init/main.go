@@ -1,3 +1,9 @@
+// Copyright 2026 The kernelio/aio Authors. All rights reserved.
+// Use of this source code is governed by a BSD-style license that can be
+// found in the LICENSE file.
+
+//go:build linux
+
 // Command init is PID 1 of the test VMs that internal/vmtest boots: it
 // mounts what the tests need, loads the kernel modules listed in /modules,
 // mounts the virtio disk if there is one, runs /aio.test with the arguments
