@@ -31,6 +31,8 @@ type result struct {
 	// submitter parked on the eventfd (queueStats says these are set).
 	ringReaps, eventfdWaits int64
 	queueStats              bool
+	// Sync calls and the flushes they issued (--fsync).
+	syncs, flushes int64
 }
 
 // offsets chooses where each I/O goes and whether it reads or writes.

@@ -37,7 +37,8 @@ func TestParseFlags(t *testing.T) {
 	for _, args := range []string{
 		"--bogus", "--bs 100", "--bs 0", "--bs x", "--iodepth 0", "--rw sideways", "--runtime -1s",
 		"--engine mmap", "--output-format xml", "--size 1k --bs 4k", "--engine pread --batch 4",
-		"--engine queue --batch 4",
+		"--engine queue --batch 4", "--engine file --batch 4", "--fsync -1", "--engine aio --fsync 4",
+		"--engine queue --fsync 4",
 		"--iodepth_batch_complete_max 0", "--batch -1", "extra",
 	} {
 		if _, err := parseFlags(strings.Fields(args), os.Stderr); err == nil {
@@ -86,7 +87,7 @@ func directArgs(t *testing.T) []string {
 }
 
 func TestJSONOutput(t *testing.T) {
-	for _, engine := range []string{"aio", "queue", "pread"} {
+	for _, engine := range []string{"aio", "queue", "file", "pread"} {
 		args := append(directArgs(t), "--size", "4M", "--runtime", "200ms", "--iodepth", "4", "--engine", engine)
 		rep := runJSON(t, args...)
 		iops, _ := rep["iops"].(float64)
@@ -119,7 +120,7 @@ func TestJSONOutput(t *testing.T) {
 			if submits < 1 || submits > ios+1 {
 				t.Errorf("aio: %v io_submit calls for %v I/Os", submits, ios)
 			}
-		case "queue":
+		case "queue", "file":
 			if submits < 1 || submits > ios+4 || getevents != 0 {
 				t.Errorf("queue: %v io_submit calls, %v io_getevents calls for %v I/Os", submits, getevents, ios)
 			}
@@ -130,13 +131,16 @@ func TestJSONOutput(t *testing.T) {
 		}
 		reaps, hasReaps := rep["ring_reaps"].(float64)
 		_, hasWaits := rep["eventfd_waits"].(float64)
-		if want := engine == "queue"; hasReaps != want || hasWaits != want || want && reaps < 1 {
+		if want := engine == "queue" || engine == "file"; hasReaps != want || hasWaits != want || want && reaps < 1 {
 			t.Errorf("%s: ring_reaps %v, eventfd_waits %v", engine, rep["ring_reaps"], rep["eventfd_waits"])
 		}
 		// The main goroutine's thread at least, and pread's 4 goroutines
 		// each block one.
 		if threads, _ := rep["threads"].(float64); threads < 1 || engine == "pread" && threads < 4 {
 			t.Errorf("%s: threads %v", engine, rep["threads"])
+		}
+		if _, ok := rep["syncs"]; ok {
+			t.Errorf("%s: syncs without --fsync", engine)
 		}
 		params, _ := rep["params"].(map[string]any)
 		if params["engine"] != engine || params["rw"] != "randread" || params["bs"] != 4096.0 ||
@@ -149,7 +153,7 @@ func TestJSONOutput(t *testing.T) {
 // TestVerify writes random blocks with --verify, which then reads back and
 // checks every block of the file.
 func TestVerify(t *testing.T) {
-	for _, engine := range []string{"aio", "queue"} {
+	for _, engine := range []string{"aio", "queue", "file"} {
 		for _, rw := range []string{"randwrite", "randrw", "write"} {
 			args := append(directArgs(t), "--size", "2M", "--runtime", "150ms", "--rw", rw, "--verify", "--engine", engine)
 			rep := runJSON(t, args...)
@@ -233,6 +237,33 @@ func TestHistogram(t *testing.T) {
 	var empty histogram
 	if empty.percentile(0.5) != 0 {
 		t.Error("percentile of nothing")
+	}
+}
+
+// TestFsync runs --fsync on the engines that take it: each goroutine syncs
+// after every N writes; the file engine's concurrent Syncs share flushes,
+// pread's each make one.
+func TestFsync(t *testing.T) {
+	for _, engine := range []string{"file", "pread"} {
+		args := append(directArgs(t), "--size", "2M", "--runtime", "300ms", "--iodepth", "8", "--rw", "randwrite",
+			"--fsync", "4", "--engine", engine, "--verify")
+		rep := runJSON(t, args...)
+		ios, _ := rep["ios"].(float64)
+		syncs, ok1 := rep["syncs"].(float64)
+		flushes, ok2 := rep["flushes"].(float64)
+		// Each of the 8 goroutines syncs after its 4th, 8th, ... write.
+		if !ok1 || !ok2 || syncs < 1 || syncs > ios/4 || syncs < ios/4-8 {
+			t.Errorf("%s: %v syncs, %v flushes for %v writes", engine, rep["syncs"], rep["flushes"], ios)
+		}
+		if engine == "pread" && flushes != syncs || engine == "file" && (flushes < 1 || flushes > syncs) {
+			t.Errorf("%s: %v flushes for %v syncs", engine, flushes, syncs)
+		}
+		if got, _ := rep["verified_blocks"].(float64); got != 2<<20/4096 {
+			t.Errorf("%s: verified %v blocks", engine, rep["verified_blocks"])
+		}
+		if params, _ := rep["params"].(map[string]any); params["fsync"] != 4.0 {
+			t.Errorf("%s: params %v", engine, params)
+		}
 	}
 }
 
