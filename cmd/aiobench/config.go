@@ -33,6 +33,7 @@ type config struct {
 	CompleteMax  int           `json:"iodepth_batch_complete_max"` // --iodepth_batch_complete_max
 	Verify       bool          `json:"verify"`                     // --verify
 	Fsync        int           `json:"fsync,omitempty"`            // --fsync
+	Fdatasync    int           `json:"fdatasync,omitempty"`        // --fdatasync
 	OutputFormat string        `json:"-"`                          // --output-format
 	CPUProfile   string        `json:"-"`                          // --cpuprofile
 	tempFile     bool          // the file is ours: create it, remove it
@@ -143,13 +144,14 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&cfg.Batch, "batch", 0, "most requests per io_submit (0: all that are ready)")
 	fs.IntVar(&cfg.CompleteMax, "iodepth_batch_complete_max", 1, "most completions reaped at a time (fio's option of that name)")
 	fs.BoolVar(&cfg.Verify, "verify", false, "write a pattern derived from the offset (over the whole file first, when --rw writes), and read every block back after the run")
-	fs.IntVar(&cfg.Fsync, "fsync", 0, "Sync after every N writes of each goroutine (file engine: File.Sync; pread engine: (*os.File).Sync)")
+	fs.IntVar(&cfg.Fsync, "fsync", 0, "Sync after every N writes of each goroutine (file engine: File.Sync, an FDSYNC; pread engine: (*os.File).Sync, an fsync)")
+	fs.IntVar(&cfg.Fdatasync, "fdatasync", 0, "as --fsync, but the pread engine calls fdatasync(2), as File.Sync does")
 	fs.StringVar(&cfg.OutputFormat, "output-format", "normal", "normal or json")
 	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the I/O phase to this file (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stderr)
-			fmt.Fprintln(stderr, "usage: aiobench [--filename F] [--size 256M] [--bs 4k] [--iodepth 32] [--rw randread] [--runtime 5s] [--direct=true] [--engine aio|queue|file|pread] [--batch N] [--fsync N] [--verify] [--output-format normal|json]")
+			fmt.Fprintln(stderr, "usage: aiobench [--filename F] [--size 256M] [--bs 4k] [--iodepth 32] [--rw randread] [--runtime 5s] [--direct=true] [--engine aio|queue|file|pread] [--batch N] [--fsync N] [--fdatasync N] [--verify] [--output-format normal|json]")
 			fs.PrintDefaults()
 			return nil, flag.ErrHelp
 		}
@@ -184,10 +186,12 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return bad("--size %d is smaller than --bs %d", cfg.Size, bs)
 	case cfg.Engine != "aio" && cfg.Batch != 0:
 		return bad("--batch is for the aio engine")
-	case cfg.Fsync < 0:
-		return bad("--fsync must not be negative")
-	case cfg.Fsync > 0 && cfg.Engine != "file" && cfg.Engine != "pread":
-		return bad("--fsync is for the file and pread engines")
+	case cfg.Fsync < 0 || cfg.Fdatasync < 0:
+		return bad("--fsync and --fdatasync must not be negative")
+	case cfg.Fsync > 0 && cfg.Fdatasync > 0:
+		return bad("--fsync and --fdatasync: give one")
+	case cfg.syncEvery() > 0 && cfg.Engine != "file" && cfg.Engine != "pread":
+		return bad("--fsync and --fdatasync are for the file and pread engines")
 	}
 	if !slices.Contains(rwModes, cfg.RW) {
 		return bad("--rw must be one of %s, not %q", strings.Join(rwModes, ", "), cfg.RW)
@@ -204,6 +208,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	cfg.CompleteMax = min(cfg.CompleteMax, cfg.IODepth)
 	return cfg, nil
 }
+
+// syncEvery is the N of --fsync or --fdatasync, or 0.
+func (c *config) syncEvery() int { return max(c.Fsync, c.Fdatasync) }
 
 func (c *config) writes() bool { return c.RW != "read" && c.RW != "randread" }
 func (c *config) random() bool { return strings.HasPrefix(c.RW, "rand") }

@@ -29,7 +29,8 @@ type ioFile interface {
 // runFile is what a Go program does with an aio.File: iodepth goroutines,
 // each calling ReadAt or WriteAt on one File (whose Queue has depth
 // iodepth) in runPread's loop, and with --fsync N, Sync after every N of its
-// writes. Each goroutine's buffer is its own aligned part of an
+// writes (--fdatasync does the same: File.Sync is an FDSYNC unless the File
+// is opened WithFsync). Each goroutine's buffer is its own aligned part of an
 // AllocBuffer mapping, so every transfer goes to the kernel zero-copy.
 func runFile(ctx context.Context, cfg *config, size int64, progress *atomic.Int64) (*result, error) {
 	opts := []aio.FileOption{aio.WithDepth(cfg.IODepth)}
@@ -56,9 +57,10 @@ func runFile(ctx context.Context, cfg *config, size int64, progress *atomic.Int6
 	return res, err
 }
 
-// runOSFile is the pread engine with --fsync: iodepth goroutines doing
-// (*os.File).ReadAt and WriteAt, each calling (*os.File).Sync, which is
-// fsync(2), after every N of its writes.
+// runOSFile is the pread engine with --fsync or --fdatasync: iodepth
+// goroutines doing (*os.File).ReadAt and WriteAt, each calling
+// (*os.File).Sync, which is fsync(2), or fdatasync(2), after every N of its
+// writes.
 func runOSFile(ctx context.Context, cfg *config, fd int, size int64, progress *atomic.Int64) (*result, error) {
 	dup, err := unix.Dup(fd)
 	if err != nil {
@@ -66,11 +68,31 @@ func runOSFile(ctx context.Context, cfg *config, fd int, size int64, progress *a
 	}
 	f := os.NewFile(uintptr(dup), cfg.Filename)
 	defer f.Close()
-	res, err := runFiles(ctx, cfg, f, size, progress)
+	var file ioFile = f
+	if cfg.Fdatasync > 0 {
+		file = datasyncFile{f}
+	}
+	res, err := runFiles(ctx, cfg, file, size, progress)
 	if res != nil {
 		res.flushes = res.syncs // every Sync is an fsync(2) of its own
 	}
 	return res, err
+}
+
+// datasyncFile is an *os.File whose Sync is fdatasync(2).
+type datasyncFile struct{ *os.File }
+
+// Sync calls fdatasync(2), as (*os.File).Sync calls fsync(2).
+func (f datasyncFile) Sync() error {
+	for {
+		err := unix.Fdatasync(int(f.Fd()))
+		if err != unix.EINTR {
+			if err != nil {
+				return &os.PathError{Op: "fdatasync", Path: f.Name(), Err: err}
+			}
+			return nil
+		}
+	}
 }
 
 // runFiles is the loop of runFile and runOSFile.
@@ -117,8 +139,8 @@ func runFiles(ctx context.Context, cfg *config, f ioFile, size int64, progress *
 					stop.Store(true)
 					return
 				}
-				if write && cfg.Fsync > 0 {
-					if writes++; writes == cfg.Fsync {
+				if write && cfg.syncEvery() > 0 {
+					if writes++; writes == cfg.syncEvery() {
 						writes = 0
 						if err := f.Sync(); err != nil {
 							errs[g] = err

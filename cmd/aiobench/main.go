@@ -72,9 +72,10 @@ type report struct {
 	RingReaps    *int64 `json:"ring_reaps,omitempty"`
 	EventfdWaits *int64 `json:"eventfd_waits,omitempty"`
 	Threads      int    `json:"threads"` // the most OS threads the process had during the run
-	// With --fsync: Sync calls, and the flushes they issued (FDSYNC
-	// requests or fdatasync calls for the file engine, whose concurrent
-	// Syncs share one; fsync calls for pread, one per Sync).
+	// With --fsync or --fdatasync: Sync calls, and the flushes they issued
+	// (FDSYNC requests or fdatasync calls for the file engine, whose
+	// concurrent Syncs share one; for pread one fsync or fdatasync call per
+	// Sync).
 	Syncs   *int64 `json:"syncs,omitempty"`
 	Flushes *int64 `json:"flushes,omitempty"`
 
@@ -163,7 +164,7 @@ func bench(ctx context.Context, cfg *config, stdout io.Writer) (*report, error) 
 	case "file":
 		res, err = runFile(ctx, cfg, size, &progress)
 	default:
-		if cfg.Fsync > 0 {
+		if cfg.syncEvery() > 0 {
 			res, err = runOSFile(ctx, cfg, fd, size, &progress)
 		} else {
 			res, err = runPread(ctx, cfg, fd, size, &progress)
@@ -199,7 +200,7 @@ func bench(ctx context.Context, cfg *config, stdout io.Writer) (*report, error) 
 	if res.queueStats {
 		rep.RingReaps, rep.EventfdWaits = &res.ringReaps, &res.eventfdWaits
 	}
-	if cfg.Fsync > 0 {
+	if cfg.syncEvery() > 0 {
 		rep.Syncs, rep.Flushes = &res.syncs, &res.flushes
 	}
 	if cfg.Verify {

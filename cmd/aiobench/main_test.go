@@ -38,7 +38,7 @@ func TestParseFlags(t *testing.T) {
 		"--bogus", "--bs 100", "--bs 0", "--bs x", "--iodepth 0", "--rw sideways", "--runtime -1s",
 		"--engine mmap", "--output-format xml", "--size 1k --bs 4k", "--engine pread --batch 4",
 		"--engine queue --batch 4", "--engine file --batch 4", "--fsync -1", "--engine aio --fsync 4",
-		"--engine queue --fsync 4",
+		"--engine queue --fsync 4", "--engine aio --fdatasync 4", "--fsync 4 --fdatasync 4", "--fdatasync -2",
 		"--iodepth_batch_complete_max 0", "--batch -1", "extra",
 	} {
 		if _, err := parseFlags(strings.Fields(args), os.Stderr); err == nil {
@@ -244,9 +244,10 @@ func TestHistogram(t *testing.T) {
 // after every N writes; the file engine's concurrent Syncs share flushes,
 // pread's each make one.
 func TestFsync(t *testing.T) {
-	for _, engine := range []string{"file", "pread"} {
+	for _, c := range []struct{ engine, flag string }{{"file", "--fsync"}, {"pread", "--fsync"}, {"file", "--fdatasync"}, {"pread", "--fdatasync"}} {
+		engine := c.engine
 		args := append(directArgs(t), "--size", "2M", "--runtime", "300ms", "--iodepth", "8", "--rw", "randwrite",
-			"--fsync", "4", "--engine", engine, "--verify")
+			c.flag, "4", "--engine", engine, "--verify")
 		rep := runJSON(t, args...)
 		ios, _ := rep["ios"].(float64)
 		syncs, ok1 := rep["syncs"].(float64)
@@ -261,7 +262,7 @@ func TestFsync(t *testing.T) {
 		if got, _ := rep["verified_blocks"].(float64); got != 2<<20/4096 {
 			t.Errorf("%s: verified %v blocks", engine, rep["verified_blocks"])
 		}
-		if params, _ := rep["params"].(map[string]any); params["fsync"] != 4.0 {
+		if params, _ := rep["params"].(map[string]any); params[c.flag[2:]] != 4.0 {
 			t.Errorf("%s: params %v", engine, params)
 		}
 	}
