@@ -51,7 +51,7 @@ func (s sample) cpuPerIO() float64 { return (s.CPUUser + s.CPUSys) / s.IOs }
 
 func main() {
 	aiobench := flag.String("aiobench", "aiobench", "the aiobench binary")
-	engines := flag.String("engines", "queue,pread,aio", "engines to compare, in the order each round runs them")
+	engines := flag.String("engines", "queue,pread,aio", "engines to compare, in the order each round runs them; with -fsync, ENGINE/fdatasync runs ENGINE with --fdatasync instead of --fsync")
 	runs := flag.Int("runs", 5, "rounds: runs of each engine")
 	runtimeFlag := flag.Duration("runtime", 5*time.Second, "length of each run")
 	dir := flag.String("dir", ".", "directory for the test file (a disk file system)")
@@ -59,6 +59,7 @@ func main() {
 	iodepth := flag.Int("iodepth", 64, "iodepth of every engine")
 	rw := flag.String("rw", "randread", "aiobench's --rw")
 	fsync := flag.Int("fsync", 0, "aiobench's --fsync: a Sync after every N writes of each goroutine (pread and file engines)")
+	cpuprofile := flag.String("cpuprofile", "", "write each run's CPU profile to this directory, as ENGINE-ROUND.pprof")
 	bs := flag.String("bs", "4k", "block size")
 	ram := flag.Bool("ram", false, "use a loop device over /dev/shm instead of a file in -dir (root)")
 	raw := flag.String("raw", "", "append every run's JSON report, one a line, to this file")
@@ -86,10 +87,18 @@ func main() {
 	results := map[string][]sample{}
 	for r := 0; r < *runs; r++ {
 		for _, engine := range names {
+			name, datasync := strings.CutSuffix(engine, "/fdatasync")
 			args := []string{"--filename", target, "--size", *size, "--bs", *bs, "--iodepth", strconv.Itoa(*iodepth),
-				"--rw", *rw, "--engine", engine, "--runtime", runtimeFlag.String(), "--output-format", "json"}
-			if *fsync > 0 {
+				"--rw", *rw, "--engine", name, "--runtime", runtimeFlag.String(), "--output-format", "json"}
+			switch {
+			case *fsync > 0 && datasync:
+				args = append(args, "--fdatasync", strconv.Itoa(*fsync))
+			case *fsync > 0:
 				args = append(args, "--fsync", strconv.Itoa(*fsync))
+			}
+			if *cpuprofile != "" {
+				args = append(args, "--cpuprofile", filepath.Join(*cpuprofile,
+					fmt.Sprintf("%s-%d.pprof", strings.ReplaceAll(engine, "/", "-"), r+1)))
 			}
 			cmd := exec.Command(*aiobench, args...)
 			cmd.Stderr = os.Stderr
@@ -107,7 +116,7 @@ func main() {
 				fail(enc.Encode(map[string]any{"round": r + 1, "target": where, "report": v}))
 				rawOut.WriteString(compact.String())
 			}
-			line := fmt.Sprintf("round %d %-6s %8.0f IOPS %6.2f us CPU/I/O %3.0f threads %6.3f io_submit/I/O",
+			line := fmt.Sprintf("round %d %-15s %8.0f IOPS %6.2f us CPU/I/O %3.0f threads %6.3f io_submit/I/O",
 				r+1, engine, s.IOPS, s.cpuPerIO()*1e6, s.Threads, s.Submits/s.IOs)
 			if s.Syncs > 0 {
 				line += fmt.Sprintf(" %6.0f Syncs %6.0f flushes (%.3f per Sync)", s.Syncs, s.Flushes, s.Flushes/s.Syncs)
