@@ -30,6 +30,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // sample is one aiobench run's JSON report, the fields used here.
@@ -45,6 +47,8 @@ type sample struct {
 	EventfdWaits float64 `json:"eventfd_waits"`
 	Syncs        float64 `json:"syncs"`
 	Flushes      float64 `json:"flushes"`
+
+	devDepth float64 // requests in flight at the block device, on average
 }
 
 func (s sample) cpuPerIO() float64 { return (s.CPUUser + s.CPUSys) / s.IOs }
@@ -83,6 +87,10 @@ func main() {
 		rawOut = f
 	}
 
+	// The block device's in-flight counter, sampled during each run: the
+	// queue depth the device saw.
+	inflight := inflightFile(target)
+
 	names := strings.Split(*engines, ",")
 	results := map[string][]sample{}
 	for r := 0; r < *runs; r++ {
@@ -102,22 +110,28 @@ func main() {
 			}
 			cmd := exec.Command(*aiobench, args...)
 			cmd.Stderr = os.Stderr
+			stop := make(chan struct{})
+			depth := make(chan float64)
+			go func() { depth <- sampleInflight(inflight, stop) }()
 			out, err := cmd.Output()
+			close(stop)
+			devDepth := <-depth
 			if err != nil {
 				fail(fmt.Errorf("aiobench %s: %v", strings.Join(args, " "), err))
 			}
 			var s sample
 			fail(json.Unmarshal(out, &s))
+			s.devDepth = devDepth
 			if rawOut != nil {
 				var compact strings.Builder
 				enc := json.NewEncoder(&compact)
 				var v any
 				fail(json.Unmarshal(out, &v))
-				fail(enc.Encode(map[string]any{"round": r + 1, "target": where, "report": v}))
+				fail(enc.Encode(map[string]any{"round": r + 1, "target": where, "device_inflight_avg": devDepth, "report": v}))
 				rawOut.WriteString(compact.String())
 			}
-			line := fmt.Sprintf("round %d %-15s %8.0f IOPS %6.2f us CPU/I/O %3.0f threads %6.3f io_submit/I/O",
-				r+1, engine, s.IOPS, s.cpuPerIO()*1e6, s.Threads, s.Submits/s.IOs)
+			line := fmt.Sprintf("round %d %-15s %8.0f IOPS %6.2f us CPU/I/O %3.0f threads %6.3f io_submit/I/O %5.1f at the device",
+				r+1, engine, s.IOPS, s.cpuPerIO()*1e6, s.Threads, s.Submits/s.IOs, s.devDepth)
 			if s.Syncs > 0 {
 				line += fmt.Sprintf(" %6.0f Syncs %6.0f flushes (%.3f per Sync)", s.Syncs, s.Flushes, s.Flushes/s.Syncs)
 			}
@@ -133,8 +147,8 @@ func main() {
 	}
 	fmt.Printf("%s O_DIRECT, iodepth %d, on %s: %d interleaved rounds of %s runs, unpinned (%s, %d CPUs, %s)\n\n",
 		what, *iodepth, where, *runs, runtimeFlag, host, runtime.NumCPU(), kernel())
-	fmt.Println("| engine | IOPS median | min | max | / pread (paired) | CPU/I/O median (min-max) | threads (most) | io_submit / I/O | io_getevents / I/O | Syncs | flushes / Sync |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Println("| engine | IOPS median | min | max | / pread (paired) | CPU/I/O median (min-max) | threads (most) | io_submit / I/O | io_getevents / I/O | at the device | Syncs | flushes / Sync |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, e := range names {
 		ss := results[e]
 		iops := values(ss, func(s sample) float64 { return s.IOPS })
@@ -152,16 +166,70 @@ func main() {
 			syncs = fmt.Sprintf("%.0f", sy)
 			perSync = fmt.Sprintf("%.3f", median(values(ss, func(s sample) float64 { return s.Flushes / s.Syncs })))
 		}
-		fmt.Printf("| %s | %.0f | %.0f | %.0f | %s | %.2f us (%.2f-%.2f) | %.0f | %.3f | %.4f | %s | %s |\n",
+		fmt.Printf("| %s | %.0f | %.0f | %.0f | %s | %.2f us (%.2f-%.2f) | %.0f | %.3f | %.4f | %.1f | %s | %s |\n",
 			e, median(iops), slices.Min(iops), slices.Max(iops), vsPread,
 			median(cpu), slices.Min(cpu), slices.Max(cpu),
 			slices.Max(values(ss, func(s sample) float64 { return s.Threads })),
 			median(values(ss, func(s sample) float64 { return s.Submits / s.IOs })),
 			median(values(ss, func(s sample) float64 { return s.Getevents / s.IOs })),
+			median(values(ss, func(s sample) float64 { return s.devDepth })),
 			syncs, perSync)
 	}
 	fmt.Println("\n/ pread is the median of the ratios within each round. CPU/I/O is aiobench's: user+system")
 	fmt.Println("time of the I/O phase over the I/Os. threads is the most OS threads the process had.")
+	fmt.Println("at the device: requests in flight at the block device (its sysfs inflight), sampled every 10ms.")
+}
+
+// inflightFile returns the sysfs inflight file of the block device that
+// target is (a device node) or whose file system holds target's directory,
+// or "" when there is none.
+func inflightFile(target string) string {
+	var st unix.Stat_t
+	if err := unix.Stat(target, &st); err == nil && st.Mode&unix.S_IFMT == unix.S_IFBLK {
+		return fmt.Sprintf("/sys/dev/block/%d:%d/inflight", unix.Major(st.Rdev), unix.Minor(st.Rdev))
+	}
+	if err := unix.Stat(filepath.Dir(target), &st); err != nil {
+		return ""
+	}
+	name := fmt.Sprintf("/sys/dev/block/%d:%d/inflight", unix.Major(st.Dev), unix.Minor(st.Dev))
+	if _, err := os.Stat(name); err != nil {
+		return ""
+	}
+	return name
+}
+
+// sampleInflight reads name (reads and writes in flight) every 10ms until
+// stop is closed, and returns the average of their sum; 0 without name.
+func sampleInflight(name string, stop <-chan struct{}) float64 {
+	if name == "" {
+		<-stop
+		return 0
+	}
+	var sum, n float64
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			if n == 0 {
+				return 0
+			}
+			return sum / n
+		case <-tick.C:
+			b, err := os.ReadFile(name)
+			if err != nil {
+				continue
+			}
+			f := strings.Fields(string(b))
+			if len(f) != 2 {
+				continue
+			}
+			r, _ := strconv.ParseFloat(f[0], 64)
+			w, _ := strconv.ParseFloat(f[1], 64)
+			sum += r + w
+			n++
+		}
+	}
 }
 
 // ramLoop fills a file of the given size in /dev/shm (so that reads touch
