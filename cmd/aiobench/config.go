@@ -32,7 +32,10 @@ type config struct {
 	Batch        int           `json:"batch"`                      // --batch (aio)
 	CompleteMax  int           `json:"iodepth_batch_complete_max"` // --iodepth_batch_complete_max
 	Verify       bool          `json:"verify"`                     // --verify
+	Fsync        int           `json:"fsync,omitempty"`            // --fsync
+	Fdatasync    int           `json:"fdatasync,omitempty"`        // --fdatasync
 	OutputFormat string        `json:"-"`                          // --output-format
+	CPUProfile   string        `json:"-"`                          // --cpuprofile
 	tempFile     bool          // the file is ours: create it, remove it
 }
 
@@ -112,6 +115,8 @@ func (d duration) Set(s string) error {
 
 const defaultSize = 256 << 20
 
+var engines = []string{"aio", "queue", "file", "pread"}
+
 var rwModes = []string{"randread", "randwrite", "read", "write", "randrw"}
 
 // usageError is an error in the command line: exit status 2.
@@ -135,15 +140,18 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	cfg.Runtime = 5 * time.Second
 	fs.Var(duration{&cfg.Runtime}, "runtime", "how long to run")
 	fs.BoolVar(&cfg.Direct, "direct", true, "open the file with O_DIRECT")
-	fs.StringVar(&cfg.Engine, "engine", "aio", "aio (this package), or pread (iodepth goroutines doing pread)")
+	fs.StringVar(&cfg.Engine, "engine", "aio", "aio (one goroutine driving an IoContext), queue (iodepth goroutines sharing an aio.Queue), file (iodepth goroutines calling ReadAt and WriteAt on an aio.File), or pread (iodepth goroutines doing pread)")
 	fs.IntVar(&cfg.Batch, "batch", 0, "most requests per io_submit (0: all that are ready)")
 	fs.IntVar(&cfg.CompleteMax, "iodepth_batch_complete_max", 1, "most completions reaped at a time (fio's option of that name)")
 	fs.BoolVar(&cfg.Verify, "verify", false, "write a pattern derived from the offset (over the whole file first, when --rw writes), and read every block back after the run")
+	fs.IntVar(&cfg.Fsync, "fsync", 0, "Sync after every N writes of each goroutine (file engine: File.Sync, an FDSYNC; pread engine: (*os.File).Sync, an fsync)")
+	fs.IntVar(&cfg.Fdatasync, "fdatasync", 0, "as --fsync, but the pread engine calls fdatasync(2), as File.Sync does")
 	fs.StringVar(&cfg.OutputFormat, "output-format", "normal", "normal or json")
+	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the I/O phase to this file (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stderr)
-			fmt.Fprintln(stderr, "usage: aiobench [--filename F] [--size 256M] [--bs 4k] [--iodepth 32] [--rw randread] [--runtime 5s] [--direct=true] [--engine aio|pread] [--batch N] [--verify] [--output-format normal|json]")
+			fmt.Fprintln(stderr, "usage: aiobench [--filename F] [--size 256M] [--bs 4k] [--iodepth 32] [--rw randread] [--runtime 5s] [--direct=true] [--engine aio|queue|file|pread] [--batch N] [--fsync N] [--fdatasync N] [--verify] [--output-format normal|json]")
 			fs.PrintDefaults()
 			return nil, flag.ErrHelp
 		}
@@ -170,14 +178,20 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return bad("--iodepth_batch_complete_max must be at least 1")
 	case cfg.Runtime <= 0:
 		return bad("--runtime must be positive")
-	case cfg.Engine != "aio" && cfg.Engine != "pread":
-		return bad("--engine must be aio or pread, not %q", cfg.Engine)
+	case !slices.Contains(engines, cfg.Engine):
+		return bad("--engine must be one of %s, not %q", strings.Join(engines, ", "), cfg.Engine)
 	case cfg.OutputFormat != "normal" && cfg.OutputFormat != "json":
 		return bad("--output-format must be normal or json, not %q", cfg.OutputFormat)
 	case cfg.Size != 0 && cfg.Size < bs:
 		return bad("--size %d is smaller than --bs %d", cfg.Size, bs)
-	case cfg.Engine == "pread" && cfg.Batch != 0:
+	case cfg.Engine != "aio" && cfg.Batch != 0:
 		return bad("--batch is for the aio engine")
+	case cfg.Fsync < 0 || cfg.Fdatasync < 0:
+		return bad("--fsync and --fdatasync must not be negative")
+	case cfg.Fsync > 0 && cfg.Fdatasync > 0:
+		return bad("--fsync and --fdatasync: give one")
+	case cfg.syncEvery() > 0 && cfg.Engine != "file" && cfg.Engine != "pread":
+		return bad("--fsync and --fdatasync are for the file and pread engines")
 	}
 	if !slices.Contains(rwModes, cfg.RW) {
 		return bad("--rw must be one of %s, not %q", strings.Join(rwModes, ", "), cfg.RW)
@@ -194,6 +208,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	cfg.CompleteMax = min(cfg.CompleteMax, cfg.IODepth)
 	return cfg, nil
 }
+
+// syncEvery is the N of --fsync or --fdatasync, or 0.
+func (c *config) syncEvery() int { return max(c.Fsync, c.Fdatasync) }
 
 func (c *config) writes() bool { return c.RW != "read" && c.RW != "randread" }
 func (c *config) random() bool { return strings.HasPrefix(c.RW, "rand") }

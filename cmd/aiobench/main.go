@@ -10,6 +10,8 @@
 //
 //	go run ./cmd/aiobench                       # 4 KiB O_DIRECT random reads, depth 32, 5s
 //	go run ./cmd/aiobench --engine pread        # the same with 32 goroutines doing pread
+//	go run ./cmd/aiobench --engine queue        # 32 goroutines sharing an aio.Queue
+//	go run ./cmd/aiobench --engine file --rw randwrite --fsync 16   # aio.File, Sync every 16 writes
 //	go run ./cmd/aiobench --rw randwrite --iodepth 1 --runtime 10s --output-format json
 //
 // Without --filename it creates a 256 MiB file in the current directory
@@ -26,6 +28,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/pprof"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -57,7 +60,26 @@ type report struct {
 	IOs      int64     `json:"ios"`                       // I/Os completed
 	Elapsed  float64   `json:"elapsed_s"`                 // seconds the I/O phase took
 	Verified *int64    `json:"verified_blocks,omitempty"` // blocks checked by --verify
-	Params   *config   `json:"params"`                    // the run's parameters
+
+	// io_submit calls; io_getevents calls that could enter the kernel (the
+	// queue and file engines never call it: their Queue reaps the ring
+	// without waiting and parks on an eventfd); 0 and 0 for pread.
+	IOSubmitCalls    int64 `json:"io_submit_calls"`
+	IOGeteventsCalls int64 `json:"io_getevents_calls"`
+	// The Queue's (queue and file engines): reaps of the completion ring,
+	// none of which waits, and the times its submitter parked on the
+	// eventfd.
+	RingReaps    *int64 `json:"ring_reaps,omitempty"`
+	EventfdWaits *int64 `json:"eventfd_waits,omitempty"`
+	Threads      int    `json:"threads"` // the most OS threads the process had during the run
+	// With --fsync or --fdatasync: Sync calls, and the flushes they issued
+	// (FDSYNC requests or fdatasync calls for the file engine, whose
+	// concurrent Syncs share one; for pread one fsync or fdatasync call per
+	// Sync).
+	Syncs   *int64 `json:"syncs,omitempty"`
+	Flushes *int64 `json:"flushes,omitempty"`
+
+	Params *config `json:"params"` // the run's parameters
 }
 
 // latencies are percentiles of the latency of an I/O, from submission to
@@ -120,15 +142,39 @@ func bench(ctx context.Context, cfg *config, stdout io.Writer) (*report, error) 
 		defer close(done)
 		go showProgress(stdout, cfg, &progress, done)
 	}
+	if cfg.CPUProfile != "" {
+		f, err := os.Create(cfg.CPUProfile)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return nil, err
+		}
+	}
+	threads := startThreadSampler()
 	var before, after unix.Rusage
 	unix.Getrusage(unix.RUSAGE_SELF, &before)
 	var res *result
-	if cfg.Engine == "aio" {
+	switch cfg.Engine {
+	case "aio":
 		res, err = runAIO(ctx, cfg, fd, size, &progress)
-	} else {
-		res, err = runPread(ctx, cfg, fd, size, &progress)
+	case "queue":
+		res, err = runQueue(ctx, cfg, fd, size, &progress)
+	case "file":
+		res, err = runFile(ctx, cfg, size, &progress)
+	default:
+		if cfg.syncEvery() > 0 {
+			res, err = runOSFile(ctx, cfg, fd, size, &progress)
+		} else {
+			res, err = runPread(ctx, cfg, fd, size, &progress)
+		}
 	}
 	unix.Getrusage(unix.RUSAGE_SELF, &after)
+	maxThreads := threads.done()
+	if cfg.CPUProfile != "" {
+		pprof.StopCPUProfile()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -145,7 +191,17 @@ func bench(ctx context.Context, cfg *config, stdout io.Writer) (*report, error) 
 		CPUSys:  tvSeconds(after.Stime) - tvSeconds(before.Stime),
 		IOs:     res.ios,
 		Elapsed: secs,
-		Params:  cfg,
+
+		IOSubmitCalls:    res.submits,
+		IOGeteventsCalls: res.getevents,
+		Threads:          maxThreads,
+		Params:           cfg,
+	}
+	if res.queueStats {
+		rep.RingReaps, rep.EventfdWaits = &res.ringReaps, &res.eventfdWaits
+	}
+	if cfg.syncEvery() > 0 {
+		rep.Syncs, rep.Flushes = &res.syncs, &res.flushes
 	}
 	if cfg.Verify {
 		n, err := verifyFile(cfg, fd, size)
@@ -214,7 +270,23 @@ func printNormal(w io.Writer, r *report) {
 	if r.IOs > 0 {
 		perIO = (r.CPUUser + r.CPUSys) / float64(r.IOs) * 1e6
 	}
-	fmt.Fprintf(w, "  cpu: usr=%.2fs sys=%.2fs (%.2fus per I/O)\n", r.CPUUser, r.CPUSys, perIO)
+	fmt.Fprintf(w, "  cpu: usr=%.2fs sys=%.2fs (%.2fus per I/O), threads: %d at most\n", r.CPUUser, r.CPUSys, perIO, r.Threads)
+	perIO = 0
+	if r.IOs > 0 {
+		perIO = float64(r.IOSubmitCalls) / float64(r.IOs)
+	}
+	fmt.Fprintf(w, "  syscalls: io_submit=%d (%.3f per I/O), io_getevents=%d", r.IOSubmitCalls, perIO, r.IOGeteventsCalls)
+	if r.RingReaps != nil {
+		fmt.Fprintf(w, ", ring reaps=%d, eventfd waits=%d", *r.RingReaps, *r.EventfdWaits)
+	}
+	fmt.Fprintln(w)
+	if r.Syncs != nil {
+		perSync := 0.0
+		if *r.Syncs > 0 {
+			perSync = float64(*r.Flushes) / float64(*r.Syncs)
+		}
+		fmt.Fprintf(w, "  sync: %d Syncs, %d flushes (%.3f per Sync)\n", *r.Syncs, *r.Flushes, perSync)
+	}
 	if r.Verified != nil {
 		fmt.Fprintf(w, "  verify: %d blocks read back and checked\n", *r.Verified)
 	}

@@ -37,6 +37,8 @@ func TestParseFlags(t *testing.T) {
 	for _, args := range []string{
 		"--bogus", "--bs 100", "--bs 0", "--bs x", "--iodepth 0", "--rw sideways", "--runtime -1s",
 		"--engine mmap", "--output-format xml", "--size 1k --bs 4k", "--engine pread --batch 4",
+		"--engine queue --batch 4", "--engine file --batch 4", "--fsync -1", "--engine aio --fsync 4",
+		"--engine queue --fsync 4", "--engine aio --fdatasync 4", "--fsync 4 --fdatasync 4", "--fdatasync -2",
 		"--iodepth_batch_complete_max 0", "--batch -1", "extra",
 	} {
 		if _, err := parseFlags(strings.Fields(args), os.Stderr); err == nil {
@@ -85,7 +87,7 @@ func directArgs(t *testing.T) []string {
 }
 
 func TestJSONOutput(t *testing.T) {
-	for _, engine := range []string{"aio", "pread"} {
+	for _, engine := range []string{"aio", "queue", "file", "pread"} {
 		args := append(directArgs(t), "--size", "4M", "--runtime", "200ms", "--iodepth", "4", "--engine", engine)
 		rep := runJSON(t, args...)
 		iops, _ := rep["iops"].(float64)
@@ -106,6 +108,40 @@ func TestJSONOutput(t *testing.T) {
 				t.Errorf("%s: %s = %v", engine, k, rep[k])
 			}
 		}
+		// The system calls: counted by the aio engine, from the Queue's
+		// counters for queue, none for pread.
+		submits, ok1 := rep["io_submit_calls"].(float64)
+		getevents, ok2 := rep["io_getevents_calls"].(float64)
+		if !ok1 || !ok2 {
+			t.Errorf("%s: io_submit_calls %v, io_getevents_calls %v", engine, rep["io_submit_calls"], rep["io_getevents_calls"])
+		}
+		switch engine {
+		case "aio":
+			if submits < 1 || submits > ios+1 {
+				t.Errorf("aio: %v io_submit calls for %v I/Os", submits, ios)
+			}
+		case "queue", "file":
+			if submits < 1 || submits > ios+4 || getevents != 0 {
+				t.Errorf("queue: %v io_submit calls, %v io_getevents calls for %v I/Os", submits, getevents, ios)
+			}
+		case "pread":
+			if submits != 0 || getevents != 0 {
+				t.Errorf("pread: %v io_submit calls, %v io_getevents calls", submits, getevents)
+			}
+		}
+		reaps, hasReaps := rep["ring_reaps"].(float64)
+		_, hasWaits := rep["eventfd_waits"].(float64)
+		if want := engine == "queue" || engine == "file"; hasReaps != want || hasWaits != want || want && reaps < 1 {
+			t.Errorf("%s: ring_reaps %v, eventfd_waits %v", engine, rep["ring_reaps"], rep["eventfd_waits"])
+		}
+		// The main goroutine's thread at least, and pread's 4 goroutines
+		// each block one.
+		if threads, _ := rep["threads"].(float64); threads < 1 || engine == "pread" && threads < 4 {
+			t.Errorf("%s: threads %v", engine, rep["threads"])
+		}
+		if _, ok := rep["syncs"]; ok {
+			t.Errorf("%s: syncs without --fsync", engine)
+		}
 		params, _ := rep["params"].(map[string]any)
 		if params["engine"] != engine || params["rw"] != "randread" || params["bs"] != 4096.0 ||
 			params["iodepth"] != 4.0 || params["size"] != float64(4<<20) || params["runtime_s"] != 0.2 {
@@ -117,11 +153,13 @@ func TestJSONOutput(t *testing.T) {
 // TestVerify writes random blocks with --verify, which then reads back and
 // checks every block of the file.
 func TestVerify(t *testing.T) {
-	for _, rw := range []string{"randwrite", "randrw", "write"} {
-		args := append(directArgs(t), "--size", "2M", "--runtime", "150ms", "--rw", rw, "--verify")
-		rep := runJSON(t, args...)
-		if got, _ := rep["verified_blocks"].(float64); got != 2<<20/4096 {
-			t.Errorf("%s: verified %v blocks, want %d", rw, rep["verified_blocks"], 2<<20/4096)
+	for _, engine := range []string{"aio", "queue", "file"} {
+		for _, rw := range []string{"randwrite", "randrw", "write"} {
+			args := append(directArgs(t), "--size", "2M", "--runtime", "150ms", "--rw", rw, "--verify", "--engine", engine)
+			rep := runJSON(t, args...)
+			if got, _ := rep["verified_blocks"].(float64); got != 2<<20/4096 {
+				t.Errorf("%s %s: verified %v blocks, want %d", engine, rw, rep["verified_blocks"], 2<<20/4096)
+			}
 		}
 	}
 	// An existing file that does not hold the pattern gets it everywhere
@@ -164,7 +202,7 @@ func TestTempFile(t *testing.T) {
 		}
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
-	for _, want := range []string{"IOPS=", "lat (usec): p50=", "cpu: usr="} {
+	for _, want := range []string{"IOPS=", "lat (usec): p50=", "cpu: usr=", "threads: ", "syscalls: io_submit="} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("summary lacks %q:\n%s", want, stdout.String())
 		}
@@ -199,5 +237,61 @@ func TestHistogram(t *testing.T) {
 	var empty histogram
 	if empty.percentile(0.5) != 0 {
 		t.Error("percentile of nothing")
+	}
+}
+
+// TestFsync runs --fsync on the engines that take it: each goroutine syncs
+// after every N writes; the file engine's concurrent Syncs share flushes,
+// pread's each make one.
+func TestFsync(t *testing.T) {
+	for _, c := range []struct{ engine, flag string }{{"file", "--fsync"}, {"pread", "--fsync"}, {"file", "--fdatasync"}, {"pread", "--fdatasync"}} {
+		engine := c.engine
+		args := append(directArgs(t), "--size", "2M", "--runtime", "300ms", "--iodepth", "8", "--rw", "randwrite",
+			c.flag, "4", "--engine", engine, "--verify")
+		rep := runJSON(t, args...)
+		ios, _ := rep["ios"].(float64)
+		syncs, ok1 := rep["syncs"].(float64)
+		flushes, ok2 := rep["flushes"].(float64)
+		// Each of the 8 goroutines syncs after its 4th, 8th, ... write.
+		if !ok1 || !ok2 || syncs < 1 || syncs > ios/4 || syncs < ios/4-8 {
+			t.Errorf("%s: %v syncs, %v flushes for %v writes", engine, rep["syncs"], rep["flushes"], ios)
+		}
+		if engine == "pread" && flushes != syncs || engine == "file" && (flushes < 1 || flushes > syncs) {
+			t.Errorf("%s: %v flushes for %v syncs", engine, flushes, syncs)
+		}
+		if got, _ := rep["verified_blocks"].(float64); got != 2<<20/4096 {
+			t.Errorf("%s: verified %v blocks", engine, rep["verified_blocks"])
+		}
+		if params, _ := rep["params"].(map[string]any); params[c.flag[2:]] != 4.0 {
+			t.Errorf("%s: params %v", engine, params)
+		}
+	}
+}
+
+// TestCPUProfile writes a profile that go tool pprof can read.
+func TestCPUProfile(t *testing.T) {
+	prof := filepath.Join(t.TempDir(), "cpu.pprof")
+	runJSON(t, append(directArgs(t), "--size", "1M", "--runtime", "100ms", "--engine", "queue", "--cpuprofile", prof)...)
+	b, err := os.ReadFile(prof)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A profile is gzipped protocol buffers.
+	if len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+		t.Errorf("%s: %d bytes, not gzip", prof, len(b))
+	}
+}
+
+func TestThreadSampler(t *testing.T) {
+	if n := parseThreads([]byte("Name:\tx\nUmask:\t0022\nThreads:\t17\nSigQ:\t0/1\n")); n != 17 {
+		t.Errorf("parseThreads: %d, want 17", n)
+	}
+	if n := parseThreads([]byte("Name:\tx\n")); n != 0 {
+		t.Errorf("parseThreads without Threads: %d, want 0", n)
+	}
+	s := startThreadSampler()
+	time.Sleep(3 * threadInterval)
+	if n := s.done(); n < 1 {
+		t.Errorf("sampled %d threads", n)
 	}
 }
