@@ -6,6 +6,7 @@ package aio
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -556,6 +557,7 @@ func (q *Queue) run() {
 		lates    []lateCall
 		inflight int
 		closing  bool
+		idle     int // looks that found nothing to do since the last work
 	)
 	for {
 		// Take what callers handed in.
@@ -665,23 +667,37 @@ func (q *Queue) run() {
 		lates = lates[:0]
 
 		if busy || len(held) > 0 && inflight == 0 {
+			idle = 0
 			continue
 		}
 		if closing && inflight == 0 {
 			return
 		}
+		// Before parking, let the callers just woken run: they are about to
+		// hand in their next requests, and a park and the wake-up after it
+		// cost some 10us of CPU, against a few hundred ns for a look.
+		if idle < idleLooks {
+			idle++
+			runtime.Gosched()
+			continue
+		}
+		idle = 0
 		// Park until a completion or a caller signals the eventfd.
 		q.parked.Store(true)
 		q.mu.Lock()
-		idle := len(q.pending) == 0 && len(q.cancels) == 0 && q.closed == closing
+		nothing := len(q.pending) == 0 && len(q.cancels) == 0 && q.closed == closing
 		q.mu.Unlock()
-		if idle {
+		if nothing {
 			q.parks.Add(1)
 			q.efd.Wait(context.Background())
 		}
 		q.parked.Store(false)
 	}
 }
+
+// idleLooks is how many times the submitter yields and looks again before
+// it parks.
+const idleLooks = 3
 
 // lateCall is a DoDetached completion for onLate.
 type lateCall struct {
