@@ -186,12 +186,12 @@ func main() {
 func inflightFile(target string) string {
 	var st unix.Stat_t
 	if err := unix.Stat(target, &st); err == nil && st.Mode&unix.S_IFMT == unix.S_IFBLK {
-		return fmt.Sprintf("/sys/dev/block/%d:%d/inflight", unix.Major(st.Rdev), unix.Minor(st.Rdev))
+		return fmt.Sprintf("/sys/dev/block/%d:%d/inflight", unix.Major(uint64(st.Rdev)), unix.Minor(uint64(st.Rdev)))
 	}
 	if err := unix.Stat(filepath.Dir(target), &st); err != nil {
 		return ""
 	}
-	name := fmt.Sprintf("/sys/dev/block/%d:%d/inflight", unix.Major(st.Dev), unix.Minor(st.Dev))
+	name := fmt.Sprintf("/sys/dev/block/%d:%d/inflight", unix.Major(uint64(st.Dev)), unix.Minor(uint64(st.Dev)))
 	if _, err := os.Stat(name); err != nil {
 		return ""
 	}
