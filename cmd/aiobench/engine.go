@@ -200,6 +200,33 @@ func runAIO(ctx context.Context, cfg *config, fd int, size int64, progress *atom
 // runPread is what Go programs do today: iodepth goroutines, each doing
 // pread (or pwrite) in a loop, each blocking an OS thread.
 func runPread(ctx context.Context, cfg *config, fd int, size int64, progress *atomic.Int64) (*result, error) {
+	return runGoroutines(ctx, cfg, size, progress, func(_ int, buf []byte, off int64, write bool) error {
+		var n int
+		var err error
+		if write {
+			n, err = unix.Pwrite(fd, buf, off)
+		} else {
+			n, err = unix.Pread(fd, buf, off)
+		}
+		if err != nil || n != len(buf) {
+			res := int64(n)
+			if errno, ok := err.(unix.Errno); ok {
+				res = -int64(errno)
+			}
+			return ioError(write, off, res, len(buf))
+		}
+		return nil
+	})
+}
+
+// runGoroutines is the loop of the engines that run iodepth goroutines:
+// each has its own bs bytes of one AllocBuffer mapping (never a goroutine
+// stack, which may move while the goroutine waits and the kernel writes)
+// and its own offsets, and calls do for one I/O after another, the buffer
+// filled with the pattern first for a write under --verify, until the
+// runtime is over, ctx is done or do fails.
+func runGoroutines(ctx context.Context, cfg *config, size int64, progress *atomic.Int64,
+	do func(g int, buf []byte, off int64, write bool) error) (*result, error) {
 	depth, bs := cfg.IODepth, cfg.BS
 	mem, err := aio.AllocBuffer(depth * bs)
 	if err != nil {
@@ -216,42 +243,29 @@ func runPread(ctx context.Context, cfg *config, fd int, size int64, progress *at
 	end := cfg.Runtime
 	var wg sync.WaitGroup
 	for g := 0; g < depth; g++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			buf := mem[g*bs : (g+1)*bs]
+		wg.Go(func() {
+			buf := mem[g*bs : (g+1)*bs : (g+1)*bs]
 			gen := newOffsets(cfg, size, uint64(g+1))
 			h := &hists[g]
 			last := time.Since(start)
 			for last < end && !stop.Load() {
 				off, write := gen.next()
-				var n int
-				var err error
-				if write {
-					if cfg.Verify {
-						fillPattern(buf, off)
-					}
-					n, err = unix.Pwrite(fd, buf, off)
-				} else {
-					n, err = unix.Pread(fd, buf, off)
+				if write && cfg.Verify {
+					fillPattern(buf, off)
 				}
-				now := time.Since(start)
-				if err != nil || n != bs {
-					res := int64(n)
-					if errno, ok := err.(unix.Errno); ok {
-						res = -int64(errno)
-					}
-					errs[g] = ioError(write, off, res, bs)
+				if err := do(g, buf, off, write); err != nil {
+					errs[g] = err
 					stop.Store(true)
 					return
 				}
+				now := time.Since(start)
 				h.add(int64(now - last))
 				last = now
 				if counts[g]++; counts[g]%16 == 0 {
 					progress.Add(16)
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	res := &result{elapsed: time.Since(start)}
@@ -263,6 +277,14 @@ func runPread(ctx context.Context, cfg *config, fd int, size int64, progress *at
 		res.ios += counts[g]
 	}
 	return res, ctx.Err()
+}
+
+// setQueueStats reports what a Queue counted.
+func (r *result) setQueueStats(st aio.QueueStats) {
+	r.submits = int64(st.Submits)
+	r.ringReaps = int64(st.Reaps)
+	r.eventfdWaits = int64(st.Parks)
+	r.queueStats = true
 }
 
 // verifyFile reads every block of the file back through AIO and checks the

@@ -10,9 +10,7 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/kernelio/aio"
 	"golang.org/x/sys/unix"
@@ -46,11 +44,7 @@ func runFile(ctx context.Context, cfg *config, size int64, progress *atomic.Int6
 	if res != nil {
 		st := f.Stats()
 		if q := f.Queue(); q != nil {
-			qs := q.Stats()
-			res.submits = int64(qs.Submits)
-			res.ringReaps = int64(qs.Reaps)
-			res.eventfdWaits = int64(qs.Parks)
-			res.queueStats = true
+			res.setQueueStats(q.Stats())
 		}
 		res.syncs, res.flushes = int64(st.Syncs), int64(st.Flushes)
 	}
@@ -95,81 +89,37 @@ func (f datasyncFile) Sync() error {
 	}
 }
 
-// runFiles is the loop of runFile and runOSFile.
+// runFiles is the loop of runFile and runOSFile. The latency of a write
+// that a Sync follows includes the Sync.
 func runFiles(ctx context.Context, cfg *config, f ioFile, size int64, progress *atomic.Int64) (*result, error) {
-	depth, bs := cfg.IODepth, cfg.BS
-	mem, err := aio.AllocBuffer(depth * bs)
-	if err != nil {
-		return nil, err
-	}
-	defer aio.FreeBuffer(mem)
-	var stop atomic.Bool
-	defer context.AfterFunc(ctx, func() { stop.Store(true) })()
-
-	hists := make([]histogram, depth)
-	counts := make([]int64, depth)
-	syncs := make([]int64, depth)
-	errs := make([]error, depth)
-	start := time.Now()
-	end := cfg.Runtime
-	var wg sync.WaitGroup
-	for g := 0; g < depth; g++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			buf := mem[g*bs : (g+1)*bs : (g+1)*bs]
-			gen := newOffsets(cfg, size, uint64(g+1))
-			h := &hists[g]
-			writes := 0
-			last := time.Since(start)
-			for last < end && !stop.Load() {
-				off, write := gen.next()
-				var n int
-				var err error
-				if write {
-					if cfg.Verify {
-						fillPattern(buf, off)
-					}
-					n, err = f.WriteAt(buf, off)
-				} else {
-					n, err = f.ReadAt(buf, off)
-				}
-				if err != nil || n != bs {
-					errs[g] = fmt.Errorf("%w (%d bytes of %d)", err, n, bs)
-					stop.Store(true)
-					return
-				}
-				if write && cfg.syncEvery() > 0 {
-					if writes++; writes == cfg.syncEvery() {
-						writes = 0
-						if err := f.Sync(); err != nil {
-							errs[g] = err
-							stop.Store(true)
-							return
-						}
-						syncs[g]++
-					}
-				}
-				// The latency of a write that a Sync follows includes
-				// the Sync.
-				now := time.Since(start)
-				h.add(int64(now - last))
-				last = now
-				if counts[g]++; counts[g]%16 == 0 {
-					progress.Add(16)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	res := &result{elapsed: time.Since(start)}
-	for g := range hists {
-		if errs[g] != nil {
-			return nil, errs[g]
+	writes := make([]int, cfg.IODepth)
+	syncs := make([]int64, cfg.IODepth)
+	res, err := runGoroutines(ctx, cfg, size, progress, func(g int, buf []byte, off int64, write bool) error {
+		var n int
+		var err error
+		if write {
+			n, err = f.WriteAt(buf, off)
+		} else {
+			n, err = f.ReadAt(buf, off)
 		}
-		res.hist.merge(&hists[g])
-		res.ios += counts[g]
-		res.syncs += syncs[g]
+		if err != nil || n != len(buf) {
+			return fmt.Errorf("%w (%d bytes of %d)", err, n, len(buf))
+		}
+		if write && cfg.syncEvery() > 0 {
+			if writes[g]++; writes[g] == cfg.syncEvery() {
+				writes[g] = 0
+				if err := f.Sync(); err != nil {
+					return err
+				}
+				syncs[g]++
+			}
+		}
+		return nil
+	})
+	if res != nil {
+		for _, n := range syncs {
+			res.syncs += n
+		}
 	}
-	return res, ctx.Err()
+	return res, err
 }
