@@ -18,7 +18,6 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -32,6 +31,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/kernelio/aio/bench/internal/benchutil"
 )
 
 // sample is one aiobench run's JSON report, the fields used here.
@@ -72,7 +73,9 @@ func main() {
 	target := filepath.Join(*dir, fmt.Sprintf(".compareengines-%d.dat", os.Getpid()))
 	where := "a file in " + *dir
 	if *ram {
-		dev, cleanup, err := ramLoop(*size)
+		n, err := benchutil.ParseSize(*size)
+		fail(err)
+		dev, cleanup, err := benchutil.RAMLoop("compareengines", n, true)
 		fail(err)
 		defer cleanup()
 		target, where = dev, "a loop device (direct I/O) over a file in /dev/shm"
@@ -146,7 +149,7 @@ func main() {
 		what += fmt.Sprintf(" --fsync %d", *fsync)
 	}
 	fmt.Printf("%s O_DIRECT, iodepth %d, on %s: %d interleaved rounds of %s runs, unpinned (%s, %d CPUs, %s)\n\n",
-		what, *iodepth, where, *runs, runtimeFlag, host, runtime.NumCPU(), kernel())
+		what, *iodepth, where, *runs, runtimeFlag, host, runtime.NumCPU(), benchutil.Kernel())
 	fmt.Println("| engine | IOPS median | min | max | / pread (paired) | CPU/I/O median (min-max) | threads (most) | io_submit / I/O | io_getevents / I/O | at the device | Syncs | flushes / Sync |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, e := range names {
@@ -159,20 +162,20 @@ func main() {
 			for i := range ss {
 				ratios[i] = ss[i].IOPS / p[i].IOPS
 			}
-			vsPread = fmt.Sprintf("%.2fx", median(ratios))
+			vsPread = fmt.Sprintf("%.2fx", benchutil.Median(ratios))
 		}
 		syncs, perSync := "-", "-"
-		if sy := median(values(ss, func(s sample) float64 { return s.Syncs })); sy > 0 {
+		if sy := benchutil.Median(values(ss, func(s sample) float64 { return s.Syncs })); sy > 0 {
 			syncs = fmt.Sprintf("%.0f", sy)
-			perSync = fmt.Sprintf("%.3f", median(values(ss, func(s sample) float64 { return s.Flushes / s.Syncs })))
+			perSync = fmt.Sprintf("%.3f", benchutil.Median(values(ss, func(s sample) float64 { return s.Flushes / s.Syncs })))
 		}
 		fmt.Printf("| %s | %.0f | %.0f | %.0f | %s | %.2f us (%.2f-%.2f) | %.0f | %.3f | %.4f | %.1f | %s | %s |\n",
-			e, median(iops), slices.Min(iops), slices.Max(iops), vsPread,
-			median(cpu), slices.Min(cpu), slices.Max(cpu),
+			e, benchutil.Median(iops), slices.Min(iops), slices.Max(iops), vsPread,
+			benchutil.Median(cpu), slices.Min(cpu), slices.Max(cpu),
 			slices.Max(values(ss, func(s sample) float64 { return s.Threads })),
-			median(values(ss, func(s sample) float64 { return s.Submits / s.IOs })),
-			median(values(ss, func(s sample) float64 { return s.Getevents / s.IOs })),
-			median(values(ss, func(s sample) float64 { return s.devDepth })),
+			benchutil.Median(values(ss, func(s sample) float64 { return s.Submits / s.IOs })),
+			benchutil.Median(values(ss, func(s sample) float64 { return s.Getevents / s.IOs })),
+			benchutil.Median(values(ss, func(s sample) float64 { return s.devDepth })),
 			syncs, perSync)
 	}
 	fmt.Println("\n/ pread is the median of the ratios within each round. CPU/I/O is aiobench's: user+system")
@@ -232,92 +235,12 @@ func sampleInflight(name string, stop <-chan struct{}) float64 {
 	}
 }
 
-// ramLoop fills a file of the given size in /dev/shm (so that reads touch
-// real pages, not holes) and attaches a loop device with direct I/O over
-// it. cleanup detaches the device and removes the file.
-func ramLoop(size string) (dev string, cleanup func(), err error) {
-	n, err := parseSize(size)
-	if err != nil {
-		return "", nil, err
-	}
-	img := filepath.Join("/dev/shm", fmt.Sprintf("compareengines-%d.img", os.Getpid()))
-	f, err := os.Create(img)
-	if err != nil {
-		return "", nil, err
-	}
-	w := bufio.NewWriterSize(f, 1<<20)
-	chunk := make([]byte, 1<<20)
-	for i := range chunk {
-		chunk[i] = byte(i*7 + 1)
-	}
-	for off := int64(0); off < n; off += int64(len(chunk)) {
-		if _, err := w.Write(chunk[:min(int64(len(chunk)), n-off)]); err != nil {
-			f.Close()
-			os.Remove(img)
-			return "", nil, err
-		}
-	}
-	if err := w.Flush(); err != nil {
-		f.Close()
-		os.Remove(img)
-		return "", nil, err
-	}
-	f.Close()
-	out, err := exec.Command("losetup", "--find", "--show", "--direct-io=on", img).Output()
-	if err != nil {
-		os.Remove(img)
-		return "", nil, fmt.Errorf("losetup (run as root): %v", err)
-	}
-	dev = strings.TrimSpace(string(out))
-	return dev, func() {
-		exec.Command("losetup", "-d", dev).Run()
-		os.Remove(img)
-	}, nil
-}
-
-// parseSize reads a size as aiobench does: a number with an optional k, m
-// or g (powers of 1024).
-func parseSize(s string) (int64, error) {
-	t := strings.ToLower(strings.TrimSpace(s))
-	mult := int64(1)
-	if n := len(t); n > 0 {
-		if i := strings.IndexByte("kmg", t[n-1]); i >= 0 {
-			mult, t = int64(1)<<(10*(i+1)), t[:n-1]
-		}
-	}
-	v, err := strconv.ParseInt(t, 10, 64)
-	if err != nil || v <= 0 {
-		return 0, fmt.Errorf("-size: bad size %q", s)
-	}
-	return v * mult, nil
-}
-
 func values(ss []sample, key func(sample) float64) []float64 {
 	v := make([]float64, len(ss))
 	for i, s := range ss {
 		v[i] = key(s)
 	}
 	return v
-}
-
-func median(v []float64) float64 {
-	v = slices.Clone(v)
-	slices.Sort(v)
-	if len(v) == 0 {
-		return 0
-	}
-	if n := len(v); n%2 == 0 {
-		return (v[n/2-1] + v[n/2]) / 2
-	}
-	return v[len(v)/2]
-}
-
-func kernel() string {
-	b, err := os.ReadFile("/proc/sys/kernel/osrelease")
-	if err != nil {
-		return "Linux"
-	}
-	return "Linux " + strings.TrimSpace(string(b))
 }
 
 func fail(err error) {

@@ -25,13 +25,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/kernelio/aio/bench/internal/benchutil"
 )
 
 // sample is one run: its IOPS, and CPU seconds per I/O as the program
@@ -54,22 +55,12 @@ func main() {
 	file := filepath.Join(*dir, fmt.Sprintf(".comparefio-%d.dat", os.Getpid()))
 	target := "a file in " + *dir
 	if *ram {
-		// A loop device with direct I/O over a file in /dev/shm: an
-		// asynchronous device (the loop driver's worker thread does the
-		// copies) fast enough that the programs, not the device, set the
-		// pace.
-		img := filepath.Join("/dev/shm", fmt.Sprintf("comparefio-%d.img", os.Getpid()))
-		f, err := os.Create(img)
+		n, err := benchutil.ParseSize(*size)
 		fail(err)
-		fail(f.Truncate(mustSize(*size)))
-		f.Close()
-		defer os.Remove(img)
-		out, err := exec.Command("losetup", "--find", "--show", "--direct-io=on", img).Output()
-		if err != nil {
-			fail(fmt.Errorf("losetup (run as root): %v", err))
-		}
-		file = strings.TrimSpace(string(out))
-		defer exec.Command("losetup", "-d", file).Run()
+		dev, cleanup, err := benchutil.RAMLoop("comparefio", n, false) // fio lays it out
+		fail(err)
+		defer cleanup()
+		file = dev
 		target = "a loop device over /dev/shm"
 	} else {
 		defer os.Remove(file)
@@ -196,7 +187,7 @@ func main() {
 		pin = fmt.Sprintf("pinned to CPUs %s in turn", strings.Trim(fmt.Sprint(cpus), "[]"))
 	}
 	fmt.Printf("4 KiB O_DIRECT random reads of %s, %d interleaved rounds of %s runs, %s; medians (%s, %d CPUs, %s)\n\n",
-		target, *runs, runtimeFlag, pin, host, runtime.NumCPU(), kernel())
+		target, *runs, runtimeFlag, pin, host, runtime.NumCPU(), benchutil.Kernel())
 	fmt.Println("| iodepth | fio libaio IOPS | aio IOPS | aio / fio | pread IOPS | aio / pread | CPU/I/O fio | CPU/I/O aio | whole process fio | whole process aio |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
 	for _, d := range []string{"32", "1"} {
@@ -245,41 +236,13 @@ func parseCPUs(s string) ([]int, error) {
 	return cpus, nil
 }
 
-// mustSize reads -size as fio and aiobench do: a number with an optional
-// k, m or g (powers of 1024).
-func mustSize(s string) int64 {
-	t := strings.ToLower(strings.TrimSpace(s))
-	mult := int64(1)
-	if n := len(t); n > 0 {
-		if i := strings.IndexByte("kmg", t[n-1]); i >= 0 {
-			mult, t = int64(1)<<(10*(i+1)), t[:n-1]
-		}
-	}
-	v, err := strconv.ParseInt(t, 10, 64)
-	if err != nil || v <= 0 {
-		fail(fmt.Errorf("-size: bad size %q", s))
-	}
-	return v * mult
-}
-
+// median is the median of key over xs.
 func median[T any](xs []T, key func(T) float64) float64 {
 	v := make([]float64, len(xs))
 	for i, x := range xs {
 		v[i] = key(x)
 	}
-	slices.Sort(v)
-	if n := len(v); n%2 == 0 {
-		return (v[n/2-1] + v[n/2]) / 2
-	}
-	return v[len(v)/2]
-}
-
-func kernel() string {
-	b, err := os.ReadFile("/proc/sys/kernel/osrelease")
-	if err != nil {
-		return "Linux"
-	}
-	return "Linux " + strings.TrimSpace(string(b))
+	return benchutil.Median(v)
 }
 
 func fail(err error) {
