@@ -379,3 +379,26 @@ func openTestFile(t testing.TB, size int, opts ...FileOption) (*File, []byte) {
 func at(n, misalign int) []byte {
 	return alignedGo(n+misalign, 4096)[misalign:][:n:n]
 }
+
+// watchInFlight samples q's requests in the kernel every 20 us until the
+// returned function is called, which stops it and returns the most seen.
+func watchInFlight(q *Queue) (most func() int64) {
+	stop, done := make(chan struct{}), make(chan int64)
+	go func() {
+		var m int64
+		for {
+			select {
+			case <-stop:
+				done <- m
+				return
+			default:
+			}
+			m = max(m, q.Stats().InFlight)
+			time.Sleep(20 * time.Microsecond)
+		}
+	}()
+	return func() int64 {
+		close(stop)
+		return <-done
+	}
+}

@@ -256,21 +256,7 @@ func TestQueueBackpressureIO(t *testing.T) {
 	const depth, blocks, rounds = 8, 64, 20
 	_, fd := directFile(t, blocks*4096, 3)
 	q := newQueue(t, depth)
-	stop := make(chan struct{})
-	var maxInFlight atomic.Int64
-	go func() {
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			if n := q.Stats().InFlight; n > maxInFlight.Load() {
-				maxInFlight.Store(n)
-			}
-			time.Sleep(20 * time.Microsecond)
-		}
-	}()
+	mostInFlight := watchInFlight(q)
 	var wg sync.WaitGroup
 	for g := range 10 * depth {
 		wg.Go(func() {
@@ -292,8 +278,7 @@ func TestQueueBackpressureIO(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	close(stop)
-	if m := maxInFlight.Load(); m > depth {
+	if m := mostInFlight(); m > depth {
 		t.Errorf("%d requests in the kernel at once; the depth is %d", m, depth)
 	}
 	if st := q.Stats(); st.Requests != 10*depth*rounds {

@@ -13,7 +13,6 @@ import (
 	"os"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -42,19 +41,7 @@ func TestSlowDevice(t *testing.T) {
 	defer f.Close()
 
 	// Backpressure: eight times the depth, all at once.
-	var maxIn atomic.Int64
-	stop := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			maxIn.Store(max(maxIn.Load(), q.Stats().InFlight))
-			time.Sleep(100 * time.Microsecond)
-		}
-	}()
+	mostInFlight := watchInFlight(q)
 	start := time.Now()
 	var wg sync.WaitGroup
 	for i := range 8 * depth {
@@ -67,13 +54,13 @@ func TestSlowDevice(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	close(stop)
+	maxIn := mostInFlight()
 	el := time.Since(start)
 	st := q.Stats()
 	t.Logf("%d reads at depth %d, latency %v: %v (%d rounds would be %v); %d waited for room, at most %d in the kernel",
-		8*depth, depth, lat, el.Round(time.Millisecond), 8, 8*lat, st.WaitedForRoom, maxIn.Load())
-	if st.WaitedForRoom < 7*depth || maxIn.Load() > depth || el < 8*lat {
-		t.Errorf("backpressure: %+v, %d in the kernel at most, %v", st, maxIn.Load(), el)
+		8*depth, depth, lat, el.Round(time.Millisecond), 8, 8*lat, st.WaitedForRoom, maxIn)
+	if st.WaitedForRoom < 7*depth || maxIn > depth || el < 8*lat {
+		t.Errorf("backpressure: %+v, %d in the kernel at most, %v", st, maxIn, el)
 	}
 
 	// Deadlines. Each kind ten times: the deadline is a fifth of the
