@@ -101,6 +101,7 @@ type waiter struct {
 type slotRef struct {
 	s   *slot
 	gen uint64
+	dst *IoEvent // where its completion goes, until enqueue gives it to s
 }
 
 // QueueStats are a Queue's counters, for benchmarks and monitoring.
@@ -215,7 +216,7 @@ func (q *Queue) do(ctx context.Context, cb *IoControlBlock, onLate func(IoEvent)
 		return refused(cb, unix.ECANCELED), err
 	}
 	q.fill(s, cb, w, &w.ev, onLate)
-	q.enqueue(w.slots) // on ErrClosed, it has finished the request with it
+	q.enqueue(w, w.slots) // on ErrClosed, it has finished the request with it
 	err = q.wait(ctx, w)
 	ev := w.ev
 	if err == nil {
@@ -276,7 +277,7 @@ func (q *Queue) DoBatch(ctx context.Context, cbs []*IoControlBlock, events []IoE
 			q.fill(s, cbs[i], w, &events[i], nil)
 		}
 		if len(w.slots) > start {
-			if err := q.enqueue(w.slots[start:]); err != nil {
+			if err := q.enqueue(w, w.slots[start:]); err != nil {
 				q.abandonRest(w, events[i:], len(cbs)-i)
 				q.wait(ctx, w)
 				return err
@@ -295,7 +296,7 @@ func (q *Queue) DoBatch(ctx context.Context, cbs []*IoControlBlock, events []IoE
 		}
 		q.fill(s, cbs[i], w, &events[i], nil)
 		i++
-		if err := q.enqueue(w.slots[len(w.slots)-1:]); err != nil {
+		if err := q.enqueue(w, w.slots[len(w.slots)-1:]); err != nil {
 			q.abandonRest(w, events[i:], len(cbs)-i)
 			q.wait(ctx, w)
 			return err
@@ -389,17 +390,20 @@ func (q *Queue) fill(s *slot, cb *IoControlBlock, w *waiter, dst *IoEvent, onLat
 	s.obj = uint64(uintptr(unsafe.Pointer(cb)))
 	s.data = cb.Data
 	s.onLate = onLate
-	q.mu.Lock()
-	s.gen++
-	s.w = w
-	s.dst = dst
-	q.mu.Unlock()
-	w.slots = append(w.slots, slotRef{s, s.gen})
+	w.slots = append(w.slots, slotRef{s: s, dst: dst}) // gen, w and dst: enqueue
 }
 
-// enqueue hands filled slots to the submitter, waking it if it is parked.
-func (q *Queue) enqueue(refs []slotRef) error {
+// enqueue hands w's filled slots to the submitter, waking it if it is
+// parked. It gives each slot its waiter and a new generation under q.mu, in
+// the one locked section a request costs its caller.
+func (q *Queue) enqueue(w *waiter, refs []slotRef) error {
 	q.mu.Lock()
+	for i := range refs {
+		s := refs[i].s
+		s.gen++
+		s.w, s.dst = w, refs[i].dst
+		refs[i].gen = s.gen
+	}
 	if q.closed {
 		for _, r := range refs {
 			q.complete(r.s, IoEvent{Res: -int64(unix.ECANCELED)}, ErrClosed, nil)
