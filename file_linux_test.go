@@ -385,6 +385,16 @@ func TestFileNewFile(t *testing.T) {
 	if n, err := f.ReadAt(p, 13); n != 5 || err != nil || string(p) != "34567" {
 		t.Fatalf("ReadAt = %d, %v, %q", n, err, p)
 	}
+	// The File has a file description of its own: the caller's offset stays.
+	if _, err := osf.Seek(7, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte("x"), 20000); err != nil {
+		t.Fatal(err)
+	}
+	if off, _ := osf.Seek(0, io.SeekCurrent); off != 7 {
+		t.Fatalf("the caller's offset moved to %d", off)
+	}
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
